@@ -213,6 +213,10 @@ static char *counting_reader(char *buf, int size, void *opaque)
 			if (!text || note_section(ps, text) < 0)
 				ps->error = ps->error ? ps->error : -EINVAL;
 			free(text);
+		} else if (!ps->error) {
+			log_error("%s:%d: section header without a closing "
+				  "']'", ps->cfg->path, ps->line);
+			ps->error = -EINVAL;
 		}
 	}
 	return got;
@@ -250,6 +254,9 @@ static int on_ini_value(void *opaque, const char *section, const char *key,
 	char *kind = NULL, *name = NULL;
 	int ret;
 
+	/* Report the first problem only: later ones may be its echoes. */
+	if (ps->error)
+		return 0;
 	if (!section[0]) {
 		log_error("%s:%d: %s = %s: keys must come after a [section] "
 			  "header such as [machine]",

@@ -17,6 +17,8 @@ static void h_log(struct modvm_plugin *self, enum modvm_log_level level,
 {
 	va_list ap;
 
+	if (level == MODVM_LOG_ERROR)
+		self->reported_error = true;
 	va_start(ap, fmt);
 	log_vmsg(level, self->name, fmt, ap);
 	va_end(ap);
@@ -28,6 +30,7 @@ static void h_config_error(struct modvm_plugin *self, const char *key,
 	struct cfg_entry *e = key ? config_entry(self->section, key) : NULL;
 	va_list ap;
 
+	self->reported_error = true;
 	va_start(ap, fmt);
 	if (self->section)
 		config_verror(self->section, e, fmt, ap);

@@ -359,10 +359,14 @@ int plugin_init(struct modvm_plugin *p, const struct modvm_host *host,
 		p->initialized = true;
 		return 0;
 	}
+	p->reported_error = false;
 	ret = p->desc->init(p, host, &p->state);
 	if (ret) {
-		report(where, "plugin %s failed to initialise (%s)", p->name,
-		       strerror(ret < 0 ? -ret : ret));
+		/* One line per problem: say more only when the plugin did
+		 * not say why itself. */
+		if (!p->reported_error)
+			report(where, "plugin %s failed to initialise (%s)",
+			       p->name, strerror(ret < 0 ? -ret : ret));
 		return ret < 0 ? ret : -ret;
 	}
 	p->initialized = true;

@@ -26,6 +26,7 @@ struct modvm_plugin {
 	struct machine *machine;     /* set by the machine that owns it */
 	void *state;                 /* what init stored */
 	bool initialized;
+	bool reported_error; /* the plugin reported an error itself */
 };
 
 /* Ordered absolute directories a plugin name is looked up in. */

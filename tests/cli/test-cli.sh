@@ -73,7 +73,7 @@ for v in good abi-major abi-minor hidden exit-kind init-fails plain; do
 done
 plug() { mkini '[machine]' "plugin-path = $tmp/p" '[device "t"]' "plugin = $1"; }
 plug test-good;       expect 0 "" -- --check "$tmp/vm.ini"
-plug nothere;         expect 2 "vm.ini:3: \[device \"t\"\] plugin = nothere: plugin 'nothere' not found; searched $tmp/p" -- --check "$tmp/vm.ini"
+plug nothere;         expect 2 "vm.ini:4: \[device \"t\"\] plugin = nothere: plugin 'nothere' not found; searched $tmp/p" -- --check "$tmp/vm.ini"
 plug test-abi-major;  expect 2 "built for ABI 99.0, this modvm speaks 1.0" -- --check "$tmp/vm.ini"
 plug test-abi-minor;  expect 2 "built for ABI 1.999, newer than this modvm's 1.0" -- --check "$tmp/vm.ini"
 plug test-hidden;     expect 2 "not a modvm plugin" -- --check "$tmp/vm.ini"

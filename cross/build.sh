@@ -16,6 +16,8 @@ build=$(cd "$build" && pwd)
 
 need=()
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+# The cross C library is only a Recommends of the compiler.
+[ -e /usr/aarch64-linux-gnu/lib/crti.o ] || need+=(libc6-dev-arm64-cross)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v meson >/dev/null || need+=(meson ninja-build)
 command -v pkg-config >/dev/null || need+=(pkg-config)
@@ -25,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -qq
-	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 [ -f "$build/sysroot/sysroot.ini" ] || "$top/cross/sysroot.sh" "$build/sysroot"

@@ -9,7 +9,7 @@ for set in "${@:-build test}"; do
 		case "$s" in
 		build) want+=(gcc meson ninja-build pkg-config libinih-dev libfdt-dev linux-libc-dev scdoc) ;;
 		test) want+=(libcmocka-dev valgrind device-tree-compiler acpica-tools) ;;
-		guest) want+=(qemu-system-x86 busybox-static cpio xz-utils) ;;
+		guest) want+=(qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static cpio xz-utils) ;;
 		*) echo "deps.sh: unknown set '$s' (build, test, guest)" >&2; exit 2 ;;
 		esac
 	done
@@ -26,4 +26,4 @@ sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

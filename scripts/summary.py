@@ -5,7 +5,14 @@ import sys
 
 passed = failed = skipped = 0
 for log in sys.argv[1:]:
-    with open(log) as f:
+    try:
+        f = open(log)
+    except OSError as e:
+        # A build that failed before its tests ran leaves no log.
+        print(f"summary: {log}: {e.strerror}: the build or test step failed")
+        failed += 1
+        continue
+    with f:
         for line in f:
             result = json.loads(line).get("result")
             if result in ("OK", "EXPECTEDFAIL"):

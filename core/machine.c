@@ -253,6 +253,21 @@ static int load_memory(struct machine *m)
 	return 0;
 }
 
+/* Checked here, not when the guest first resets, so --check catches it. */
+static int load_on_reset(struct machine *m)
+{
+	struct cfg_section *sec = config_section(m->cfg, "machine", NULL);
+	const char *v = "stop";
+
+	config_get_string(sec, "on-reset", &v);
+	m->restart_on_reset = strcmp(v, "restart") == 0;
+	if (m->restart_on_reset || strcmp(v, "stop") == 0)
+		return 0;
+	config_error(sec, config_entry(sec, "on-reset"),
+		     "must be stop or restart");
+	return -EINVAL;
+}
+
 static const char *host_arch_plugin(void)
 {
 #if defined(__x86_64__)
@@ -282,6 +297,8 @@ int machine_load(struct machine **out, struct config *cfg)
 	if (ret)
 		goto out_free;
 	ret = load_memory(m);
+	if (!ret)
+		ret = load_on_reset(m);
 	if (ret)
 		goto out_free;
 	config_get_string(machine_sec, "plugin-path", &plugin_path);

@@ -6,6 +6,7 @@
 #ifndef MODVM_CORE_MACHINE_H
 #define MODVM_CORE_MACHINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <modvm/arch.h>
@@ -24,6 +25,7 @@ struct machine {
 	struct plugin_path path;
 	struct modvm_topology topo;
 	uint64_t memory;         /* [machine] memory, bytes */
+	bool restart_on_reset;   /* [machine] on-reset = restart */
 
 	struct modvm_plugin *arch;
 	const struct modvm_arch_ops *arch_ops;

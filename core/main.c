@@ -3,11 +3,15 @@
  * modvm [OPTIONS] VM.ini: read the settings, assemble the machine from
  * plugins, and run it (or, with --check, only validate and describe it).
  *
- * Exit status: 0 the guest powered off or the check passed; 1 a guest
- * or runtime failure; 2 a usage, configuration or plugin error.
+ * Exit status: 0 the guest powered off (or reset, with [machine]
+ * on-reset = stop) or the check passed; 1 a guest or runtime failure;
+ * 2 a usage, configuration or plugin error; the guest's own through
+ * debug-exit; 128 + N after signal N (SIGTERM, SIGINT). machine_run
+ * (core/run.c) decides and handles the signals; see modvm(1).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +70,11 @@ static void usage(FILE *out)
 	      "Plugins are searched in [machine] plugin-path, "
 	      "$MODVM_PLUGIN_PATH,\n"
 	      "the build tree when run from it, and " MODVM_PLUGINDIR ".\n"
-	      "Exit status: 0 guest powered off (or check passed), 1 guest "
-	      "or runtime\n"
-	      "failure, 2 usage, configuration or plugin error. See "
+	      "Exit status: 0 guest powered off or reset (or check passed), "
+	      "1 guest or\n"
+	      "runtime failure, 2 usage, configuration or plugin error, "
+	      "128+N signal N\n"
+	      "(SIGTERM 143, SIGINT 130); debug-exit: the guest's. See "
 	      "modvm(1).\n",
 	      out);
 }
@@ -180,6 +186,22 @@ static int dump(struct machine *m, const char *what)
 	return ret ? EXIT_USAGE : 0;
 }
 
+/*
+ * For a run, SIGINT and SIGTERM stay blocked from here on: one that comes
+ * while the machine loads waits in the signalfd machine_run reads, and
+ * stops the run as soon as it starts, with the same status and cleanup
+ * as one that comes later (modvm(1), SIGNALS).
+ */
+static void block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -196,6 +218,8 @@ int main(int argc, char **argv)
 		status = list_plugins(&o);
 		goto out;
 	}
+	if (!o.check)
+		block_stop_signals();
 	if (config_load(&cfg, o.ini))
 		goto out;
 	for (unsigned i = 0; i < o.n_sets; i++)

@@ -28,6 +28,10 @@ enum {
 };
 
 #define ONLINE_CPUS "/sys/devices/system/cpu/online"
+/* Pause bounds (vcpu_pause_timeout_ms each) a stopping VM waits for its
+ * vCPU threads: longer than a device may block one (serial-8250 gives
+ * up on a stalled console after 5 s). */
+#define STOP_TRIES 10u
 
 /*
  * modvm's exit status for a stopped VM; the only place it is decided:
@@ -236,11 +240,24 @@ static int run_until_stopped(struct machine *m, int sig_fd,
 			ret = vm_wait_stop(m->vm, sig_fd, -1);
 		if (!ret)
 			ret = vcpus_pause(m->vm);
-		/* Even after a failure: no vCPU thread outlives the run. */
-		if (vcpus_destroy(m->vm) && !ret)
-			ret = -EBUSY;
+		/* Even after a failure: no vCPU thread outlives the run. A
+		 * thread stuck in a device (a console write to a stalled
+		 * terminal) gets several pause bounds to come back. */
+		if (ret == -ETIMEDOUT)
+			ret = 0;
+		for (unsigned tries = 1; vcpus_destroy(m->vm); tries++) {
+			if (tries == STOP_TRIES) {
+				log_error("a vCPU thread did not stop within %u "
+					  "tries of %u ms",
+					  STOP_TRIES, vcpu_pause_timeout_ms);
+				return -EBUSY;
+			}
+		}
 		if (ret)
 			return ret;
+		/* A SIGTERM that came while the vCPUs stopped ends a
+		 * restart loop instead of waiting for the next boot. */
+		vm_take_signals(m->vm, sig_fd);
 		vm_stop_get(m->vm, stop);
 		if (stop->reason != MODVM_STOP_RESET || !restart)
 			return 0;
@@ -248,6 +265,11 @@ static int run_until_stopped(struct machine *m, int sig_fd,
 			 "restart): %s",
 			 stop->message);
 		ret = vm_reset(m->vm);
+		if (ret == -ECANCELED) {
+			/* Asked to end while resetting: that wins. */
+			vm_stop_get(m->vm, stop);
+			return 0;
+		}
 		if (ret)
 			return ret;
 		reset_devices(m);
@@ -279,7 +301,7 @@ int machine_run(struct machine *m)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &saved_mask);
-	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC);
+	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0) {
 		log_error("signalfd: %s", strerror(errno));
 		goto out_mask;

@@ -272,6 +272,11 @@ static void *vcpu_thread(void *arg)
 
 	pthread_mutex_lock(&v->lock);
 	while (!v->want_exit) {
+		/* Once the VM is to stop, no vCPU runs the guest on: a
+		 * reset or debug-exit write must be the guest's last act,
+		 * not followed by whatever the next instructions do. */
+		if (!v->halted && vm_stopping(v->vm))
+			v->halted = true;
 		if (v->want_pause || v->halted) {
 			if (v->want_pause && !v->parked) {
 				/* The kick that asked for this was sent

@@ -12,6 +12,11 @@
  * main thread); the vCPU's own thread only runs the guest and handles
  * its exits. A destroyed vCPU keeps its struct (state DESTROYED) until
  * vcpus_destroy() or vm_destroy() frees every vCPU of the VM.
+ *
+ * Once the VM has a stop request (vm_request_stop, from any thread), a
+ * vCPU thread does not enter the guest again: it waits, still RUNNING
+ * as far as the lifecycle goes, for the controller to pause it. So a
+ * reset or debug-exit write is the last thing the guest did.
  */
 #ifndef MODVM_CORE_VCPU_H
 #define MODVM_CORE_VCPU_H

@@ -26,6 +26,19 @@
 #include "vcpu.h"
 #include "vm.h"
 
+/* Helgrind does not model C11 atomics; tell it vm->stopping is one. */
+#if defined(__has_include)
+#if __has_include(<valgrind/helgrind.h>)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <valgrind/helgrind.h>
+#pragma GCC diagnostic pop
+#endif
+#endif
+#ifndef VALGRIND_HG_DISABLE_CHECKING
+#define VALGRIND_HG_DISABLE_CHECKING(addr, len) ((void)(addr), (void)(len))
+#endif
+
 #define KVM_DEVICE "/dev/kvm"
 
 static int open_kvm(void)
@@ -180,6 +193,8 @@ int vm_create(struct vm **out, const struct vm_params *p)
 	vm->ram_size = p->ram_size;
 	vm->ram = MAP_FAILED;
 	exit_table_init(&vm->exits);
+	atomic_init(&vm->stopping, false);
+	VALGRIND_HG_DISABLE_CHECKING(&vm->stopping, sizeof(vm->stopping));
 	ret = -pthread_mutex_init(&vm->stop_lock, NULL);
 	if (ret)
 		goto out_free;
@@ -262,6 +277,16 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
+static bool reset_pending(struct vm *vm)
+{
+	bool pending;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	pending = vm->stop.requested && vm->stop.reason == MODVM_STOP_RESET;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return pending;
+}
+
 int vm_reset(struct vm *vm)
 {
 	uint64_t drain;
@@ -272,6 +297,8 @@ int vm_reset(struct vm *vm)
 			  vm->n_vcpus);
 		return -EBUSY;
 	}
+	if (!reset_pending(vm))
+		return -ECANCELED;
 	fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (fd < 0) {
 		ret = -errno;
@@ -295,12 +322,20 @@ int vm_reset(struct vm *vm)
 		ret = arch_vm_setup(vm);
 	if (ret)
 		return ret;
+	/* Clear the reset, unless a request to end the VM replaced it
+	 * meanwhile: that one must survive the restart. */
+	ret = -ECANCELED;
 	pthread_mutex_lock(&vm->stop_lock);
-	memset(&vm->stop, 0, sizeof(vm->stop));
-	while (read(vm->stop_efd, &drain, sizeof(drain)) > 0)
-		;
+	if (vm->stop.requested && vm->stop.reason == MODVM_STOP_RESET) {
+		memset(&vm->stop, 0, sizeof(vm->stop));
+		while (read(vm->stop_efd, &drain, sizeof(drain)) > 0)
+			;
+		atomic_store_explicit(&vm->stopping, false,
+				      memory_order_release);
+		ret = 0;
+	}
 	pthread_mutex_unlock(&vm->stop_lock);
-	return 0;
+	return ret;
 }
 
 void *vm_guest_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
@@ -380,6 +415,8 @@ void vm_request_stop(struct vm *vm, enum modvm_stop_reason reason,
 		vm->stop.status = status;
 		snprintf(vm->stop.message, sizeof(vm->stop.message), "%s",
 			 message ? message : "");
+		atomic_store_explicit(&vm->stopping, true,
+				      memory_order_release);
 		/* Cannot fail short of a counter overflow: one write ever. */
 		if (first && write(vm->stop_efd, &one, sizeof(one)) < 0)
 			log_error("stop request: eventfd: %s", strerror(errno));
@@ -398,18 +435,26 @@ bool vm_stop_get(struct vm *vm, struct vm_stop *out)
 	return requested;
 }
 
-static void stop_on_signal(struct vm *vm, int sig_fd)
+int vm_take_signals(struct vm *vm, int sig_fd)
 {
 	struct signalfd_siginfo si;
 	const char *abbrev;
 	char msg[64];
+	int n = 0;
 
-	if (read(sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
-		return;
-	abbrev = sigabbrev_np((int)si.ssi_signo);
-	snprintf(msg, sizeof(msg), "received SIG%s",
-		 abbrev ? abbrev : "(unknown)");
-	vm_request_stop(vm, MODVM_STOP_SIGNAL, (int)si.ssi_signo, msg);
+	if (sig_fd < 0)
+		return 0;
+	/* poll first: a blocking signalfd must not block here either. */
+	while (poll(&(struct pollfd){ .fd = sig_fd, .events = POLLIN }, 1,
+		    0) == 1 &&
+	       read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		abbrev = sigabbrev_np((int)si.ssi_signo);
+		snprintf(msg, sizeof(msg), "received SIG%s",
+			 abbrev ? abbrev : "(unknown)");
+		vm_request_stop(vm, MODVM_STOP_SIGNAL, (int)si.ssi_signo, msg);
+		n++;
+	}
+	return n;
 }
 
 int vm_wait_stop(struct vm *vm, int sig_fd, int timeout_ms)
@@ -428,7 +473,10 @@ int vm_wait_stop(struct vm *vm, int sig_fd, int timeout_ms)
 		if (n == 0)
 			return -ETIMEDOUT;
 		if (n > 0 && (fds[1].revents & POLLIN))
-			stop_on_signal(vm, sig_fd);
+			vm_take_signals(vm, sig_fd);
 	}
+	/* A signal that came with another stop still counts: it must
+	 * not wait, unread, for a restart that it should prevent. */
+	vm_take_signals(vm, sig_fd);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #define MODVM_CORE_VM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,9 @@ struct vm {
 
 	pthread_mutex_t stop_lock;
 	struct vm_stop stop;
+	/* Set with stop.requested: vCPU threads read it before each entry
+	 * and park instead of running on into a stopping VM. */
+	atomic_bool stopping;
 	int stop_efd; /* readable once a stop is requested */
 };
 
@@ -86,7 +90,10 @@ void vm_destroy(struct vm *vm);
 /*
  * For a guest reset: replace the KVM VM by a fresh one (same fd number,
  * so plugins holding it stay valid), zero RAM, redo the arch's vm_setup
- * and clear the stop request. All vCPUs must have been destroyed.
+ * and clear the stop request, all only while that request is still a
+ * reset: a request to end the VM made since (a signal, a device) wins
+ * and vm_reset returns -ECANCELED, leaving the VM as it was. All vCPUs
+ * must have been destroyed.
  */
 int vm_reset(struct vm *vm);
 
@@ -113,6 +120,16 @@ void vm_request_stop(struct vm *vm, enum modvm_stop_reason reason,
  * timeout_ms < 0 waits forever. Returns 0 once stopped, -ETIMEDOUT.
  */
 int vm_wait_stop(struct vm *vm, int sig_fd, int timeout_ms);
+/*
+ * Turn every signal pending on sig_fd (a signalfd, or -1) into a stop
+ * request, without waiting. Returns how many were read.
+ */
+int vm_take_signals(struct vm *vm, int sig_fd);
+/* Whether a stop was requested; lock-free, for the vCPU threads. */
+static inline bool vm_stopping(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stopping, memory_order_acquire);
+}
 /* Copy the stop request; returns whether one was made. */
 bool vm_stop_get(struct vm *vm, struct vm_stop *out);
 

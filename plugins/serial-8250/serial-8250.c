@@ -37,6 +37,8 @@
 #define DEFAULT_PORT 0x3f8
 #define DEFAULT_IRQ 4
 #define N_REGS 8
+/* How long a stalled non-blocking stdout may hold one byte. */
+#define CONSOLE_STALL_MS 5000
 /* Host-side receive buffer; deeper than the UART's 16 bytes so pasted
  * text is not lost while the guest drains it. */
 #define RX_SIZE 1024
@@ -198,6 +200,33 @@ static uint8_t reg_read(struct serial *s, unsigned reg)
 	}
 }
 
+/*
+ * Write one byte to stdout before returning, so that whatever the guest
+ * does next (a debug-exit write, a reset) cannot overtake its console
+ * output. A non-blocking stdout (a terminal or pipe another process set
+ * O_NONBLOCK on) is waited on rather than dropping the byte; a reader
+ * that stays stalled for CONSOLE_STALL_MS loses it.
+ */
+static ssize_t console_write(uint8_t c)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	ssize_t n;
+
+	for (;;) {
+		n = write(STDOUT_FILENO, &c, 1);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return n;
+		if (poll(&pfd, 1, CONSOLE_STALL_MS) == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+}
+
 /* The guest sent a byte: show it, unless it loops back. Called with the
  * lock dropped around the write, so a slow stdout holds no other vCPU. */
 static void transmit(struct serial *s, uint8_t c)
@@ -211,9 +240,7 @@ static void transmit(struct serial *s, uint8_t c)
 	if (s->output_broken)
 		return;
 	pthread_mutex_unlock(&s->lock);
-	do
-		n = write(STDOUT_FILENO, &c, 1);
-	while (n < 0 && errno == EINTR);
+	n = console_write(c);
 	pthread_mutex_lock(&s->lock);
 	if (n < 0 && errno == EPIPE && !s->output_broken) {
 		s->output_broken = true;

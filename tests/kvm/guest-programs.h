@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tiny real-mode guest programs for the KVM tests and the benchmark,
- * hand-assembled (GNU as --32, .code16; the source is beside each).
- * Code runs at GUEST_CODE with CS = DS = SS = 0; data sits at GUEST_DATA.
+ * Tiny guest programs for the KVM tests and the benchmark, hand-assembled
+ * (GNU as --32, .code16 or, for PROGRAM32 ones, .code32; the source is
+ * beside each). Code runs at GUEST_CODE with CS = DS = SS = 0 (real mode)
+ * or flat segments (32-bit); data sits at GUEST_DATA.
  * Each vCPU starts with BX = GUEST_COUNTERS + 4 * index, so programs
  * that count do so in a dword of their own.
  */
@@ -33,9 +34,16 @@ struct guest_program {
 	size_t code_size;
 	const uint8_t *data; /* may be NULL */
 	size_t data_size;
+	/* Runs in flat 32-bit protected mode with an empty IDT (limit 0):
+	 * kvmtest-boot switches the boot vCPU so. */
+	int protected_mode;
 };
 
-#define PROGRAM(n, c, d, ds) { n, c, sizeof(c), d, ds }
+#define PROGRAM(n, c, d, ds) { n, c, sizeof(c), d, ds, 0 }
+#define PROGRAM32(n, c) { n, c, sizeof(c), NULL, 0, 1 }
+
+/* Where nothing is mapped: no RAM and no device (kvmtest-arch's gap). */
+#define UNBACKED_GPA 0xd0000000u
 
 /* 1: incl (%bx); outb %al, $0x80; jmp 1b */
 static const uint8_t prog_counter[] = { 0x66, 0xff, 0x07, 0xe6, 0x80,
@@ -46,10 +54,20 @@ static const uint8_t prog_unclaimed[] = { 0x66, 0xff, 0x07, 0xe6, 0x99,
 /* mov $0x501, %dx; mov $42, %al; out %al, (%dx); hlt */
 static const uint8_t prog_debug_exit[] = { 0xba, 0x01, 0x05, 0xb0, 0x2a,
 					   0xee, 0xf4 };
-/* lidtw 0x1100 (limit 0: no vectors); int3 -> #GP -> #DF -> shutdown */
-static const uint8_t prog_triple_fault[] = { 0x0f, 0x01, 0x1e, 0x00, 0x11,
-					     0xcc };
-static const uint8_t idt_empty[6] = { 0 };
+/* 32-bit, no IDT: ud2 -> #UD, undeliverable -> #DF -> triple fault.
+ * (A real-mode triple fault is not portable: kvm-pvm delivers through
+ * the IVT whatever the IDT limit says.) */
+static const uint8_t prog_triple_fault[] = { 0x0f, 0x0b };
+/* 32-bit: mov $0xd0000000, %eax; jmp *%eax: fetching code where no RAM
+ * is cannot be emulated (KVM_EXIT_INTERNAL_ERROR, emulation). */
+static const uint8_t prog_emulation_failure[] = { 0xb8, 0x00, 0x00, 0x00,
+						  0xd0, 0xff, 0xe0 };
+/* 32-bit, a guest that pokes where nothing is:
+ * 1: incl (%ebx); mov %eax, 0xd0000000; mov 0xd0000004, %eax;
+ *    outb %al, $0x99; inb $0x98, %al; jmp 1b */
+static const uint8_t prog_misbehave[] = { 0xff, 0x03, 0xa3, 0x00, 0x00, 0x00,
+					  0xd0, 0xa1, 0x04, 0x00, 0x00, 0xd0,
+					  0xe6, 0x99, 0xe4, 0x98, 0xeb, 0xee };
 /* hlt */
 static const uint8_t prog_hlt[] = { 0xf4 };
 /* mov $0x3f8, %dx; mov $0x1100, %si; mov $3, %cx; cld; rep outsb;
@@ -75,8 +93,9 @@ static const struct guest_program guest_programs[] = {
 	PROGRAM("counter", prog_counter, NULL, 0),
 	PROGRAM("unclaimed", prog_unclaimed, NULL, 0),
 	PROGRAM("debug-exit", prog_debug_exit, NULL, 0),
-	PROGRAM("triple-fault", prog_triple_fault, idt_empty,
-		sizeof(idt_empty)),
+	PROGRAM32("triple-fault", prog_triple_fault),
+	PROGRAM32("emulation-failure", prog_emulation_failure),
+	PROGRAM32("misbehave", prog_misbehave),
 	PROGRAM("hlt", prog_hlt, NULL, 0),
 	PROGRAM("serial", prog_serial, serial_text, sizeof(serial_text)),
 	PROGRAM("reset", prog_reset, NULL, 0),

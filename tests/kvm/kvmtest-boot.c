@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kvmtest-boot: puts one program of guest-programs.h into guest RAM
- * (key program = NAME). Registers are kvmtest-arch's business.
+ * (key program = NAME). Registers are kvmtest-arch's business, except
+ * that 32-bit programs get the boot vCPU into protected mode.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+
+#include <linux/kvm.h>
 
 #include <modvm/boot.h>
 #include <modvm/plugin.h>
@@ -54,9 +59,42 @@ static int boot_load(void *state)
 	return 0;
 }
 
+/* Flat 4 GiB segment: code (type 0xb) or data (type 0x3). */
+static void flat_segment(struct kvm_segment *seg, uint16_t selector,
+			 uint8_t type)
+{
+	*seg = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = selector,
+		.type = type, .present = 1, .dpl = 0, .db = 1, .s = 1,
+		.l = 0, .g = 1,
+	};
+}
+
+/* Programs marked protected_mode start in flat 32-bit protected mode,
+ * paging off, with an IDT of limit 0 so that no exception is
+ * deliverable. */
+static int boot_setup_vcpu(void *state, int vcpu_fd)
+{
+	const struct kvmtest_boot *s = state;
+	struct kvm_sregs sregs;
+
+	if (!s->program->protected_mode)
+		return 0;
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	sregs.cr0 |= 1; /* PE */
+	flat_segment(&sregs.cs, 0x08, 0xb);
+	flat_segment(&sregs.ds, 0x10, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	return ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0 ? -errno : 0;
+}
+
 static const struct modvm_boot_ops boot_ops = {
 	.size = sizeof(struct modvm_boot_ops),
 	.load = boot_load,
+	.setup_boot_vcpu = boot_setup_vcpu,
 };
 
 static const struct modvm_key boot_keys[] = {

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,44 @@ static inline unsigned kt_fds(void)
 	return kt_count_dir("/proc/self/fd") - 1;
 }
 
+/*
+ * Threads of this process that user space made. Since Linux 6.13 KVM
+ * starts a worker of its own in the process at a VM's first KVM_RUN
+ * ("kvm-nx-lpage-recovery", shown truncated to "kvm-nx-lpage-re"); it is
+ * the kernel's, lives exactly as long as the VM fd, and is not counted
+ * here. kt_all_threads() counts it too, for checks after the VM is gone.
+ */
+static inline bool kt_kernel_worker(const char *tid)
+{
+	char path[300], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/comm", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "kvm-", 4) == 0;
+}
+
 static inline unsigned kt_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && !kt_kernel_worker(e->d_name))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static inline unsigned kt_all_threads(void)
 {
 	return kt_count_dir("/proc/self/task");
 }

@@ -35,7 +35,7 @@ trap 'rm -rf "$payload"' EXIT
 mkdir "$payload/plugins"
 cp "$build"/plugins/*.so "$build"/tests/kvm/*.so "$payload/plugins/"
 chmod 755 "$payload/plugins"/*.so
-cp "$build/tests/kvm/test-vcpu" "$build/tests/kvm/test-run" "$payload/"
+cp "$build/tests/kvm/test-vcpu" "$build/tests/kvm/test-run" "$build/modvm" "$payload/"
 [ $bench = 0 ] || cp "$build/bench/exit-cost" "$payload/"
 
 host_bins=()
@@ -67,5 +67,6 @@ echo "kvm: \$pass passed, \$fail failed"
 SCRIPT
 
 "$here/../host/run.sh" --smp "$smp" --timeout 1800 \
-	--env MODVM_PLUGIN_PATH=/payload/plugins "${envs[@]}" \
+	--env MODVM_PLUGIN_PATH=/payload/plugins --env MODVM_BIN=/payload/modvm \
+	"${envs[@]}" \
 	"${host_bins[@]}" "$payload" -- sh run-all.sh

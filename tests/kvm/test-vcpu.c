@@ -6,10 +6,15 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+
+#include <linux/kvm.h>
 
 #include <cmocka.h>
 
@@ -183,6 +188,7 @@ static void test_destroy_joins_every_thread_and_closes_every_fd(void **state)
 {
 	struct fx *fx = fx_load(4, "[exit \"io\"]\nplugin = exit-io\n");
 	unsigned fds = kt_fds(), threads = kt_threads();
+	unsigned all_threads = kt_all_threads();
 	uint32_t zero[4] = { 0 };
 
 	(void)state;
@@ -199,6 +205,8 @@ static void test_destroy_joins_every_thread_and_closes_every_fd(void **state)
 	vm_destroy(fx->vm);
 	fx->m->vm = NULL;
 	assert_int_equal(kt_fds(), fds);
+	/* KVM's own worker went with the VM fd: nothing is left at all. */
+	assert_int_equal(kt_all_threads(), all_threads);
 	fx_free(fx);
 }
 
@@ -323,6 +331,81 @@ static void test_unhandled_exit_stops_the_vm_naming_reason_and_vcpu(
 	fx_free(fx);
 }
 
+/* KVM_RUN itself failing (here: kvm_run asks to sync registers KVM does
+ * not know) stops the VM with status ERROR naming the vCPU, and that
+ * vCPU never re-enters. */
+static void test_vcpu_that_fails_entry_stops_the_vm(void **state)
+{
+	struct fx *fx = fx_new(2, "counter");
+	struct kvm_run *run;
+	struct vm_stop stop;
+	size_t size;
+
+	(void)state;
+	size = fx->vm->run_size;
+	run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   vcpu_fd(fx->vm->vcpus[1]), 0);
+	assert_true(run != MAP_FAILED);
+	run->kvm_valid_regs = 1ull << 63;
+	assert_int_equal(vcpus_run(fx->vm), 0);
+	assert_int_equal(vm_wait_stop(fx->vm, -1, 20000), 0);
+	assert_true(vm_stop_get(fx->vm, &stop));
+	assert_int_equal(stop.reason, MODVM_STOP_ERROR);
+	assert_string_equal(stop.message, "vcpu 1: KVM_RUN: Invalid argument");
+	assert_int_equal(vcpus_pause(fx->vm), 0);
+	assert_int_equal(fx->counters[1], 0);
+	munmap(run, size);
+	assert_int_equal(vcpus_destroy(fx->vm), 0);
+	fx_free(fx);
+}
+
+/* A SIGTERM that arrives while a reset is being handled ends the VM
+ * instead of vanishing in the restart. */
+static void test_sigterm_during_reset_is_not_lost(void **state)
+{
+	struct fx *fx = fx_load(1, "");
+	struct machine *m = fx->m;
+	struct vm_params p = { m->arch_ops, m->arch->state, m->memory,
+			       m->topo.maxcpus };
+	sigset_t term, saved;
+	struct vm_stop stop;
+	int sig_fd;
+
+	(void)state;
+	assert_int_equal(vm_create(&fx->vm, &p), 0);
+	m->vm = fx->vm;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, &saved);
+	sig_fd = signalfd(-1, &term, SFD_CLOEXEC); /* blocking: never waits */
+	assert_true(sig_fd >= 0);
+
+	/* The guest asks for a reset; the VMM stops the vCPUs... */
+	vm_request_stop(fx->vm, MODVM_STOP_RESET, 0, "reset");
+	assert_true(vm_stopping(fx->vm));
+	/* ...while SIGTERM arrives, before or during vm_reset. */
+	raise(SIGTERM);
+	assert_int_equal(vm_take_signals(fx->vm, sig_fd), 1);
+	assert_int_equal(vm_reset(fx->vm), -ECANCELED);
+	assert_true(vm_stop_get(fx->vm, &stop));
+	assert_int_equal(stop.reason, MODVM_STOP_SIGNAL);
+	assert_int_equal(stop.status, SIGTERM);
+	assert_string_equal(stop.message, "received SIGTERM");
+
+	/* A reset alone is cleared by vm_reset, and so is the flag. */
+	vm_destroy(fx->vm);
+	assert_int_equal(vm_create(&fx->vm, &p), 0);
+	m->vm = fx->vm;
+	vm_request_stop(fx->vm, MODVM_STOP_RESET, 0, "reset");
+	assert_int_equal(vm_reset(fx->vm), 0);
+	assert_false(vm_stop_get(fx->vm, &stop));
+	assert_false(vm_stopping(fx->vm));
+
+	close(sig_fd);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +417,8 @@ int main(void)
 		cmocka_unit_test(test_unclaimed_ports_are_counted_not_fatal),
 		cmocka_unit_test(
 			test_unhandled_exit_stops_the_vm_naming_reason_and_vcpu),
+		cmocka_unit_test(test_vcpu_that_fails_entry_stops_the_vm),
+		cmocka_unit_test(test_sigterm_during_reset_is_not_lost),
 	};
 	const char *timeout = getenv("MODVM_TEST_PAUSE_TIMEOUT_MS");
 

@@ -138,20 +138,6 @@ static int read_affinity(const struct machine *m, uint32_t **out,
 	return ret;
 }
 
-static int read_restart(const struct machine *m, bool *restart)
-{
-	struct cfg_section *sec = config_section(m->cfg, "machine", NULL);
-	const char *v = "stop";
-
-	config_get_string(sec, "on-reset", &v);
-	*restart = strcmp(v, "restart") == 0;
-	if (*restart || strcmp(v, "stop") == 0)
-		return 0;
-	config_error(sec, config_entry(sec, "on-reset"),
-		     "must be stop or restart");
-	return -EINVAL;
-}
-
 /* Each device claims its ranges and starts its I/O. */
 static int realize_devices(struct machine *m)
 {
@@ -250,7 +236,12 @@ static int run_until_stopped(struct machine *m, int sig_fd,
 				log_error("a vCPU thread did not stop within %u "
 					  "tries of %u ms",
 					  STOP_TRIES, vcpu_pause_timeout_ms);
-				return -EBUSY;
+				/* Tearing plugins down under a live vCPU
+				 * thread could crash in their code: leave
+				 * now and let the kernel reclaim it all. */
+				fflush(stdout);
+				fflush(stderr);
+				_exit(STATUS_FAILED);
 			}
 		}
 		if (ret)
@@ -290,10 +281,9 @@ int machine_run(struct machine *m)
 	uint32_t *affinity = NULL;
 	unsigned n_affinity = 0;
 	int sig_fd, status = STATUS_FAILED;
-	bool restart;
+	bool restart = m->restart_on_reset;
 
-	if (read_affinity(m, &affinity, &n_affinity) ||
-	    read_restart(m, &restart))
+	if (read_affinity(m, &affinity, &n_affinity))
 		return STATUS_CONFIG;
 
 	/* Before any thread exists, so every thread inherits the mask. */

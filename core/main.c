@@ -176,10 +176,13 @@ static int dump(struct machine *m, const char *what)
 	arg = strchr(name, ':');
 	if (arg)
 		*arg++ = '\0';
+	m->arch->reported_error = false;
 	ret = m->arch_ops->dump ? m->arch_ops->dump(m->arch->state, name,
 						    arg, stdout)
 				: -ENOENT;
-	if (ret == -ENOENT)
+	/* -ENOENT is also a file the plugin could not create; then it has
+	 * said so itself. */
+	if (ret == -ENOENT && !m->arch->reported_error)
 		log_error("--dump=%s: the %s plugin has no such table", what,
 			  m->arch->desc->name);
 	free(name);

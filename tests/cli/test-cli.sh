@@ -96,5 +96,11 @@ expect 2 "is not a regular file" -- --check "$tmp/vm.ini"
 plug test-good
 expect 2 "--set device.t.count=x: not a number" -- --check --set device.t.count=x "$tmp/vm.ini"
 
+# --dump: an unknown table, and a folder that cannot be written, each get
+# one error line of their own (not a second, wrong one).
+demo=$src/configs/x86_64-demo.ini
+expect 2 "--dump=bogus: the arch-x86_64 plugin has no such table" -- --check --dump=bogus "$demo"
+expect 2 "writing $tmp/none/rsdp.dat: No such file or directory" -- --check "--dump=acpi:$tmp/none" "$demo"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

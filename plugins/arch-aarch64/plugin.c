@@ -254,7 +254,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_ARCH,
 	.name = "arch-aarch64",
-	.version = "0.1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "arm64 guests: GICv3, PSCI, device tree with cpu-map, "
 		       "ACPI PPTT",
 	.keys = NULL,

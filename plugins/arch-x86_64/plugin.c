@@ -234,7 +234,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_ARCH,
 	.name = "arch-x86_64",
-	.version = "0.1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "x86-64 guests: APIC IDs and CPUID topology leaves, "
 		       "in-kernel irqchip and PIT",
 	.keys = x86_keys,

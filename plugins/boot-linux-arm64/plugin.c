@@ -398,7 +398,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_BOOT,
 	.name = "boot-linux-arm64",
-	.version = "0.1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "arm64 Linux Image with initrd and command line, "
 		       "device tree in x0",
 	.keys = boot_keys,

@@ -374,7 +374,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_BOOT,
 	.name = "boot-linux-x86",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "boots a Linux bzImage at its 64-bit entry point",
 	.keys = boot_keys,
 	.init = boot_init,

@@ -114,7 +114,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_DEVICE,
 	.name = "debug-exit",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "a port write of V stops the VM with exit status V",
 	.keys = debug_exit_keys,
 	.init = debug_exit_init,

@@ -44,7 +44,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_EXIT,
 	.name = "exit-halt",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "HLT without an in-kernel irqchip stops the VM",
 	.ops = &halt_ops,
 };

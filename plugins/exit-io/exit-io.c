@@ -76,7 +76,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_EXIT,
 	.name = "exit-io",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "port I/O and MMIO exits to the devices on the buses",
 	.init = io_init,
 	.fini = io_fini,

@@ -121,7 +121,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_EXIT,
 	.name = "exit-shutdown",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "triple fault and system events: power off, reset, "
 		       "crash",
 	.keys = shutdown_keys,

@@ -380,7 +380,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_DEVICE,
 	.name = "i8042",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "PC keyboard controller: CPU reset line, probe-safe",
 	.keys = i8042_keys,
 	.init = i8042_init,

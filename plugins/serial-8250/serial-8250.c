@@ -520,7 +520,7 @@ MODVM_PLUGIN_EXPORT = {
 	MODVM_PLUGIN_DESC_INIT,
 	.kind = MODVM_PLUGIN_DEVICE,
 	.name = "serial-8250",
-	.version = "1.0",
+	.version = MODVM_PLUGIN_VERSION,
 	.description = "16550A UART console on stdin/stdout",
 	.keys = serial_keys,
 	.init = serial_init,

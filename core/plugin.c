@@ -88,21 +88,35 @@ static int path_add_list(struct plugin_path *pp, const char *list,
 	return ret;
 }
 
-/* True when this modvm binary runs from its build tree. */
-static bool running_uninstalled(void)
+/*
+ * The build tree's plugin folder when this modvm binary runs from a Meson
+ * build tree (its folder holds meson-private/), else NULL. Found from the
+ * binary's own location, so no build path is compiled in and builds stay
+ * reproducible. The caller frees the result.
+ */
+static char *uninstalled_plugindir(void)
 {
-	char *exe = realpath("/proc/self/exe", NULL), *slash;
-	bool ret = false;
+	char *exe = realpath("/proc/self/exe", NULL), *slash, *dir = NULL;
+	struct stat st;
 
 	if (!exe)
-		return false;
+		return NULL;
 	slash = strrchr(exe, '/');
 	if (slash) {
 		*slash = '\0';
-		ret = strcmp(exe, MODVM_BUILD_DIR) == 0;
+		if (asprintf(&dir, "%s/meson-private", exe) < 0)
+			dir = NULL;
+		else if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+			free(dir);
+			dir = NULL;
+		} else {
+			free(dir);
+			if (asprintf(&dir, "%s/plugins", exe) < 0)
+				dir = NULL;
+		}
 	}
 	free(exe);
-	return ret;
+	return dir;
 }
 
 int plugin_path_init(struct plugin_path *pp, const char *config_dirs,
@@ -118,8 +132,13 @@ int plugin_path_init(struct plugin_path *pp, const char *config_dirs,
 				    "[machine] plugin-path");
 	if (!ret && env && env[0])
 		ret = path_add_list(pp, env, NULL, "MODVM_PLUGIN_PATH");
-	if (!ret && running_uninstalled())
-		ret = path_add(pp, MODVM_BUILD_PLUGINDIR);
+	if (!ret) {
+		char *build_dir = uninstalled_plugindir();
+
+		if (build_dir)
+			ret = path_add(pp, build_dir);
+		free(build_dir);
+	}
 	if (!ret)
 		ret = path_add(pp, MODVM_PLUGINDIR);
 	if (ret)

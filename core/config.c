@@ -23,11 +23,19 @@ static const char set_origin[] = "--set";
 /* The most numbers a list value may expand to ("0-4095"). */
 #define LIST_MAX 4096
 
+/*
+ * The longest section header text inih passes on whole: its ini.c keeps
+ * the section in a MAX_SECTION (50) byte buffer and cuts longer names,
+ * which would then match no section noted here.
+ */
+#define SECTION_TEXT_MAX 49
+
 struct parse_state {
 	struct config *cfg;
 	FILE *file;
 	int line;      /* line of the chunk inih read last */
 	int lines_done;
+	bool in_line;  /* the last chunk read ended without a newline */
 	int error;     /* first handler error, negative errno */
 };
 
@@ -195,14 +203,37 @@ static char *counting_reader(char *buf, int size, void *opaque)
 {
 	struct parse_state *ps = opaque;
 	char *got = fgets(buf, size, ps->file);
+	bool continued = ps->in_line;
 	const char *p;
+	int c;
 
 	if (!got)
 		return NULL;
 	ps->line = ps->lines_done + 1;
-	if (strchr(got, '\n'))
+	ps->in_line = !strchr(got, '\n');
+	if (!ps->in_line)
 		ps->lines_done++;
-	for (p = got; isspace((unsigned char)*p); p++)
+	/*
+	 * inih reads a line in chunks of size - 1 bytes and takes each for
+	 * a line of its own: refuse longer lines rather than misparse them.
+	 */
+	if (ps->in_line && strlen(got) == (size_t)size - 1 &&
+	    (c = getc(ps->file)) != EOF) {
+		ungetc(c, ps->file);
+		if (!ps->error) {
+			log_error("%s:%d: line longer than %d characters; "
+				  "shorten it",
+				  ps->cfg->path, ps->line, size - 2);
+			ps->error = -EINVAL;
+		}
+	}
+	if (continued)
+		return got;
+	p = got;
+	/* inih skips a UTF-8 byte order mark there (INI_ALLOW_BOM). */
+	if (ps->line == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	for (; isspace((unsigned char)*p); p++)
 		;
 	if (*p == '[') {
 		const char *end = strchr(p, ']');
@@ -229,6 +260,12 @@ static int note_section(struct parse_state *ps, const char *text)
 	char *kind = NULL, *name = NULL;
 	int ret;
 
+	if (strlen(text) > SECTION_TEXT_MAX) {
+		log_error("%s:%d: [%s]: section header longer than %d "
+			  "characters; use a shorter name",
+			  cfg->path, ps->line, text, SECTION_TEXT_MAX);
+		return -EINVAL;
+	}
 	ret = split_section_name(text, &kind, &name);
 	if (ret == -EINVAL)
 		log_error("%s:%d: [%s]: malformed section name; write "

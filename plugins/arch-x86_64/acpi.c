@@ -260,16 +260,24 @@ _Static_assert(sizeof(struct madt_local_x2apic_nmi) == 12,
  *         IRQNoFlags () {1}
  *       })
  *     }
+ *     Device (PEVT) {
+ *       Name (_HID, "QEMU0001")           // pvpanic, Linux's pvpanic-mmio
+ *       Name (_CRS, ResourceTemplate () {
+ *         IO (Decode16, 0x0505, 0x0505, 0x01, 0x01)
+ *       })
+ *     }
  *   }
  *
  * A hardware-reduced machine has no legacy PIC, so Linux maps no ISA
  * IRQ on its own: 8250_pnp and i8042 take their IRQ from these _CRS
  * (without PS2K the i8042 probe fails requesting IRQ 1). They match the
- * serial-8250 and i8042 plugins' defaults. Package lengths: one byte
- * below 64, else two (20.2.4).
+ * serial-8250 and i8042 plugins' defaults; PEVT is the pvpanic plugin's
+ * default port (without that plugin the guest's panic write is merely an
+ * unclaimed port access). Package lengths: one byte below 64, else two
+ * (20.2.4).
  */
 static const uint8_t dsdt_aml[] = {
-	0x10, 0x42, 0x06, '_', 'S', 'B', '_',          /* Scope, length 98 */
+	0x10, 0x4b, 0x08, '_', 'S', 'B', '_',          /* Scope, length 139 */
 	0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',          /* Device, length 43 */
 	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01, /* PNP0501 */
 	0x08, '_', 'U', 'I', 'D', 0x00,                /* Zero */
@@ -283,6 +291,12 @@ static const uint8_t dsdt_aml[] = {
 	0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x00, 0x01, /* IO 0x60 */
 	0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x00, 0x01, /* IO 0x64 */
 	0x22, 0x02, 0x00,                              /* IRQ 1 */
+	0x79, 0x00,                                    /* End tag */
+	0x5b, 0x82, 0x27, 'P', 'E', 'V', 'T',          /* Device, length 39 */
+	0x08, '_', 'H', 'I', 'D', 0x0d,                /* String */
+	'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a, /* Buffer (10) */
+	0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01, /* IO 0x505 */
 	0x79, 0x00,                                    /* End tag */
 };
 #define DSDT_REVISION 2u /* 64-bit AML integers */

@@ -68,6 +68,13 @@ static const uint8_t prog_emulation_failure[] = { 0xb8, 0x00, 0x00, 0x00,
 static const uint8_t prog_misbehave[] = { 0xff, 0x03, 0xa3, 0x00, 0x00, 0x00,
 					  0xd0, 0xa1, 0x04, 0x00, 0x00, 0xd0,
 					  0xe6, 0x99, 0xe4, 0x98, 0xeb, 0xee };
+/* The pvpanic handshake: read the supported events, raise "panicked"
+ * if supported, then (still running) debug-exit 42:
+ * mov $0x505, %dx; in (%dx), %al; and $1, %al; out %al, (%dx);
+ * mov $0x501, %dx; mov $42, %al; out %al, (%dx); hlt */
+static const uint8_t prog_panic[] = { 0xba, 0x05, 0x05, 0xec, 0x24, 0x01,
+				      0xee, 0xba, 0x01, 0x05, 0xb0, 0x2a,
+				      0xee, 0xf4 };
 /* hlt */
 static const uint8_t prog_hlt[] = { 0xf4 };
 /* mov $0x3f8, %dx; mov $0x1100, %si; mov $3, %cx; cld; rep outsb;
@@ -96,6 +103,7 @@ static const struct guest_program guest_programs[] = {
 	PROGRAM32("triple-fault", prog_triple_fault),
 	PROGRAM32("emulation-failure", prog_emulation_failure),
 	PROGRAM32("misbehave", prog_misbehave),
+	PROGRAM("panic", prog_panic, NULL, 0),
 	PROGRAM("hlt", prog_hlt, NULL, 0),
 	PROGRAM("serial", prog_serial, serial_text, sizeof(serial_text)),
 	PROGRAM("reset", prog_reset, NULL, 0),

@@ -193,6 +193,29 @@ static void test_debug_exit_write_is_the_exit_status(void **state)
 	assert_non_null(strstr(r.stop.message, "debug-exit"));
 }
 
+#define PVPANIC "[device \"pvpanic\"]\nplugin = pvpanic\n"
+
+static void test_pvpanic_stops_with_status_1(void **state)
+{
+	struct result r;
+
+	(void)state;
+	run("panic", IO DEBUG_EXIT PVPANIC, -1, &r);
+	assert_int_equal(r.status, 1);
+	assert_int_equal(r.stop.reason, MODVM_STOP_ERROR);
+	assert_non_null(strstr(r.stop.message, "guest kernel panicked"));
+}
+
+static void test_pvpanic_on_panic_log_lets_the_guest_go_on(void **state)
+{
+	struct result r;
+
+	(void)state;
+	run("panic", IO DEBUG_EXIT PVPANIC "on-panic = log\n", -1, &r);
+	assert_int_equal(r.status, 42);
+	assert_int_equal(r.stop.reason, MODVM_STOP_GUEST_STATUS);
+}
+
 static void test_triple_fault_stops_with_status_1(void **state)
 {
 	struct result r;
@@ -571,6 +594,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_debug_exit_write_is_the_exit_status),
+		cmocka_unit_test(test_pvpanic_stops_with_status_1),
+		cmocka_unit_test(test_pvpanic_on_panic_log_lets_the_guest_go_on),
 		cmocka_unit_test(test_triple_fault_stops_with_status_1),
 		cmocka_unit_test(test_unhandled_exit_reason_stops_naming_it),
 		cmocka_unit_test(test_hlt_without_irqchip_powers_off),

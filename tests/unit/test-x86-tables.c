@@ -230,7 +230,7 @@ static void test_fadt_is_hardware_reduced_with_a_dsdt(void **unused)
 {
 	struct acpi a = build_acpi(one_cpu.ids, 1, 1);
 	const uint8_t *f = table_at(&a, a.base + a.l.fadt, "FACP", 6);
-	const uint8_t *d;
+	const uint8_t *d, *pevt;
 
 	(void)unused;
 	assert_int_equal(get32(f + 4), 276);      /* ACPI 6.x FADT */
@@ -242,11 +242,17 @@ static void test_fadt_is_hardware_reduced_with_a_dsdt(void **unused)
 	assert_int_equal(get16(f + 46), 0);       /* no SCI */
 	assert_int_equal(get64(f + 140), get32(f + 40)); /* X_DSDT = DSDT */
 	d = table_at(&a, get64(f + 140), "DSDT", 2);
-	/* Scope (\_SB) { Device (COM1) {...} Device (PS2K) {...} } */
+	/* Scope (\_SB) { Device (COM1) {...} (PS2K) {...} (PEVT) {...} } */
 	assert_int_equal(d[36], 0x10);
 	assert_memory_equal(d + 39, "_SB_", 4);
 	expect_device(d, "COM1", 0x0105d041u); /* EisaId ("PNP0501") */
 	expect_device(d, "PS2K", 0x0303d041u); /* EisaId ("PNP0303") */
+	/* Device (PEVT): Name (_HID, "QEMU0001"), IO 0x505 for pvpanic. */
+	pevt = memmem(d, get32(d + 4), "PEVT", 4);
+	assert_non_null(pevt);
+	assert_memory_equal(pevt + 4, "\x08_HID\x0dQEMU0001", 15);
+	assert_memory_equal(pevt + 19, "\x08_CRS", 5);
+	assert_memory_equal(pevt + 28, "\x47\x01\x05\x05\x05\x05\x01\x01", 8);
 	free(a.buf);
 }
 

@@ -17,14 +17,18 @@
 #   --host-bin PATH   also copy this host program (and its libraries) to the
 #                     same path in the test host, e.g. /bin/bash (repeatable)
 #   --kvm-amd OPTS    kvm-amd module options, e.g. "nested=0" (default none)
-#   --cpu MODEL       QEMU CPU model (default max: all TCG features incl. svm, npt)
+#   --cpu MODEL       QEMU CPU model (default max,family=25,model=1: all TCG
+#                     features incl. svm, npt, as an AMD Zen 3 family; see README)
 #   --machine TYPE    QEMU machine (default q35; microvm hangs in TSC calibration)
 #   --append ARGS     extra kernel command line
 #   --verbose         show the whole console (firmware, kernel, init) too
 #   --stats           print boot/command timings on stderr at the end
+#   --interactive     connect this terminal to the test host's console and
+#                     COMMAND's stdin (a tty with job control: Ctrl-C reaches
+#                     COMMAND); the whole console is shown, unfiltered
 #
 # COMMAND's stdout and stderr (merged, via the serial console) go to stdout;
-# COMMAND's stdin is /dev/null. Exit status: COMMAND's status, 124 on
+# COMMAND's stdin is /dev/null (the console with --interactive). Exit status: COMMAND's status, 124 on
 # timeout, 125 if the test host failed (no kvm, no exit marker, ...).
 # Inside, MODVM_TESTHOST=1 is set and PATH ends with /payload.
 # Environment: MODVM_CACHE (cache root, see fetch.sh).
@@ -37,7 +41,8 @@ prog=run.sh
 die() { echo "$prog: error: $*" >&2; exit 125; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
-smp=1 mem=1G timeout=600 cpu=max machine=q35 append_extra='' verbose=0 stats=0 kvm_amd_opts=''
+smp=1 mem=1G timeout=600 cpu=max,family=25,model=1 machine=q35 append_extra='' verbose=0 stats=0 kvm_amd_opts=''
+interactive=0
 envs=() host_bins=()
 while [ $# -gt 0 ]; do
 	opt=$1 val=
@@ -63,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--append) append_extra=$val ;;
 	--verbose) verbose=1 ;;
 	--stats) stats=1 ;;
+	--interactive) interactive=1 ;;
 	-h|--help) usage; exit 0 ;;
 	--) die "missing PAYLOAD_DIR before --" ;;
 	-*) die "unknown option '$1' (see --help)" ;;
@@ -134,7 +140,12 @@ insmod /lib/modvm-testhost/kvm-amd.ko $kvm_amd_opts || die "insmod kvm-amd.ko fa
 echo "testhost: kvm-amd loaded at $(up)s, npt=$(cat /sys/module/kvm_amd/parameters/npt) nested=$(cat /sys/module/kvm_amd/parameters/nested)"
 cd /payload || die "no /payload"
 echo "MODVM-TESTHOST-START uptime=$(up)"
-( modvm_command ) </dev/null
+if [ "${interactive:-0}" = 1 ]; then
+	# a session of its own with the serial console as controlling tty
+	( exec setsid -c /bin/sh -c '. /modvm-testhost/run.conf; modvm_command' ) </dev/ttyS0
+else
+	( modvm_command ) </dev/null
+fi
 status=$?
 echo "MODVM-TESTHOST-EXIT=$status uptime=$(up)"
 drain
@@ -225,6 +236,7 @@ q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }
 mkdir -p "$tmp/run/modvm-testhost"
 {
 	echo "kvm_amd_opts=$(q "$kvm_amd_opts")"
+	echo "interactive=$interactive"
 	echo "modvm_command() {"
 	for e in "${envs[@]}"; do
 		name=${e%%=*}
@@ -286,12 +298,25 @@ filter() {
 }
 
 t0=$EPOCHREALTIME
-{
+if [ $interactive = 1 ]; then
+	# Foreground, stdin the terminal (QEMU puts it in raw mode); the raw
+	# console goes to the screen and the log, the markers are read after.
 	rc=0
-	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null || rc=$?
-	echo "$rc" 2>/dev/null >"$tmp/qemu.rc" || true
-} | filter &
-wait $! || true
+	timeout --foreground "$timeout" "${qemu[@]}" | tee "$log" || rc=${PIPESTATUS[0]}
+	echo "$rc" >"$tmp/qemu.rc"
+	tr -d '\r' <"$log" | awk -v dir="$tmp" '
+	(i = index($0, "MODVM-TESTHOST-EXIT=")) { st = substr($0, i + 20); up = st
+		sub(/[^0-9].*/, "", st); sub(/.*uptime=/, "", up); print st, up > (dir "/exit") }
+	/MODVM-TESTHOST-START/ { up = $0; sub(/.*uptime=/, "", up); print up > (dir "/start") }
+	(i = index($0, "MODVM-TESTHOST-ERROR=")) { print substr($0, i + 21) > (dir "/error") }'
+else
+	{
+		rc=0
+		timeout -k 5 "$timeout" "${qemu[@]}" </dev/null || rc=$?
+		echo "$rc" 2>/dev/null >"$tmp/qemu.rc" || true
+	} | filter &
+	wait $! || true
+fi
 t1=$EPOCHREALTIME
 
 qrc=$(cat "$tmp/qemu.rc" 2>/dev/null || echo 125)

@@ -12,7 +12,8 @@
  *     cpu N: x2apic-id X apic8 Y                          (summary)
  *   cpuid-probe --exit V   write byte V to the debug-exit port (0x501 or
  *                          --port P) with ioperm + outb; the VM stops
- *                          with status V. Returns 1 if it is still alive.
+ *                          with status V, after tcdrain() on fds 0-2 (the
+ *                          console). Returns 1 if it is still alive.
  *
  * Built with gcc -static -O2 by tests/guest/build.sh.
  */
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <termios.h>
 #include <unistd.h>
 
 struct regs {
@@ -95,6 +97,11 @@ static int do_exit(unsigned port, unsigned value)
 		return 1;
 	}
 	fflush(NULL);
+	/* The report was written to the console tty just before: wait until
+	 * the serial driver has sent every byte, or the VM stops with the
+	 * tail of the report still in the guest's tty buffer. */
+	for (int fd = 0; fd <= 2; fd++)
+		tcdrain(fd);
 	outb((unsigned char)value, port);
 	/* Still here: no debug-exit device on this machine. */
 	fprintf(stderr, "cpuid-probe: wrote %u to port 0x%x, VM still running\n", value, port);

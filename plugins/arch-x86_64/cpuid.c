@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <asm/kvm_para.h>
+
 #include "apicid.h"
 #include "cpuid.h"
 
@@ -194,18 +196,40 @@ static void vendor_set(struct kvm_cpuid_entry2 *e, const char *id)
 	memcpy(&e->ecx, id + 8, 4);
 }
 
+/*
+ * A guest shown the other vendor than the host's makes KVM hypercalls
+ * with that vendor's instruction (Linux picks VMCALL or VMMCALL by
+ * vendor). KVM fixes the instruction up by rewriting it in guest memory,
+ * which fails on read-only kernel text: the guest oopses in
+ * kvm_kick_cpu(). Hide the paravirt features that make hypercalls (PV
+ * spinlock kicks, PV IPIs, PV yield); the guest then uses plain IPIs.
+ */
+static void hide_hypercall_features(struct build *b)
+{
+	struct kvm_cpuid_entry2 *e = find(b, KVM_CPUID_FEATURES, 0);
+
+	if (e)
+		e->eax &= ~((1u << KVM_FEATURE_PV_UNHALT) |
+			    (1u << KVM_FEATURE_PV_SEND_IPI) |
+			    (1u << KVM_FEATURE_PV_SCHED_YIELD));
+}
+
 static int set_vendor(struct build *b, enum x86_vendor vendor)
 {
 	struct kvm_cpuid_entry2 *leaf0 = find(b, LEAF_VENDOR, 0);
 	struct kvm_cpuid_entry2 *ext0 = find(b, LEAF_EXT_MAX, 0);
+	bool host_amd;
 
 	if (!leaf0)
 		return -EINVAL;
+	host_amd = vendor_is(leaf0, amd_id) || vendor_is(leaf0, hygon_id);
 	if (vendor == X86_VENDOR_INTEL)
 		vendor_set(leaf0, intel_id);
 	else if (vendor == X86_VENDOR_AMD)
 		vendor_set(leaf0, amd_id);
 	b->amd = vendor_is(leaf0, amd_id) || vendor_is(leaf0, hygon_id);
+	if (b->amd != host_amd)
+		hide_hypercall_features(b);
 	/* AMD repeats the vendor in 0x80000000; Intel leaves it zero. */
 	if (vendor != X86_VENDOR_HOST && ext0) {
 		if (b->amd)

@@ -338,11 +338,14 @@ static void check_row(const struct row *r, const struct combo *k)
 	if (!r->n1f && x86_cpuid_find(c, 0x1f, 0))
 		fail_msg("%s: leaf 0x1f without dies or clusters", ctx);
 
-	/* The KVM paravirt leaves pass through. */
+	/* The KVM paravirt leaves pass through; a guest of the other
+	 * vendor loses the features that make hypercalls (7, 11, 13). */
 	e = need(c, 0x40000000, 0, ctx);
 	EXPECT(ctx, "leaf 0x40000000 EBX", e->ebx, 0x4b4d564b);
 	EXPECT(ctx, "leaf 0x40000001 EAX",
-	       need(c, 0x40000001, 0, ctx)->eax, 0x01007afb);
+	       need(c, 0x40000001, 0, ctx)->eax,
+	       k->vendor == X86_VENDOR_HOST ? 0x01007afbu
+					    : 0x01007afbu & ~0x2880u);
 
 	if (!k->amd_guest) {
 		expect_cache(c, 0x4, 0, r->l1_share, r->cores_m1, ctx);
@@ -497,6 +500,28 @@ static void test_other_leaves_pass_through(void **unused)
 	free(host);
 }
 
+/* The other vendor's guest loses the PV features that make hypercalls
+ * (spinlock kick 7, send-IPI 11, sched-yield 13); the rest stay. */
+static void test_cross_vendor_hides_hypercall_features(void **unused)
+{
+	const struct modvm_topology t = TOPO(1, 1, 1, 2, 1, 2, 2);
+	const uint32_t hypercalls = 1u << 7 | 1u << 11 | 1u << 13;
+	struct kvm_cpuid2 *host = TABLE(intel_host), *c;
+
+	(void)unused;
+	assert_int_equal(x86_cpuid_build(&c, host, &t, 0, X86_VENDOR_HOST), 0);
+	assert_int_equal(x86_cpuid_find(c, 0x40000001, 0)->eax, 0x01007afb);
+	free(c);
+	assert_int_equal(x86_cpuid_build(&c, host, &t, 0, X86_VENDOR_INTEL), 0);
+	assert_int_equal(x86_cpuid_find(c, 0x40000001, 0)->eax, 0x01007afb);
+	free(c);
+	assert_int_equal(x86_cpuid_build(&c, host, &t, 0, X86_VENDOR_AMD), 0);
+	assert_int_equal(x86_cpuid_find(c, 0x40000001, 0)->eax,
+			 0x01007afb & ~hypercalls);
+	free(c);
+	free(host);
+}
+
 static void test_dump_is_one_line_per_subleaf(void **unused)
 {
 	/* 1 socket x 3 cores x 2 threads, vCPU 3 = core 1 thread 1: APIC
@@ -561,6 +586,7 @@ int main(void)
 	ADD(test_host_leaf_1f_is_rewritten_without_dies);
 	ADD(test_max_basic_leaf_is_raised_to_0b);
 	ADD(test_other_leaves_pass_through);
+	ADD(test_cross_vendor_hides_hypercall_features);
 	ADD(test_dump_is_one_line_per_subleaf);
 	ADD(test_vendor_names);
 #undef ADD

@@ -144,6 +144,9 @@ enum modvm_exit_action exit_dispatch(const struct exit_table *t,
 		ctx->message[0] = '\0';
 		action = o->ops->handle(o->state, ctx);
 		if (action == MODVM_EXIT_ERROR) {
+			/* Where the guest was is the first thing one asks
+			 * about a failed exit (a triple fault, say). */
+			*dump_regs = true;
 			set_stop(ctx, MODVM_STOP_ERROR, 1);
 			if (!ctx->message[0])
 				snprintf(ctx->message, sizeof(ctx->message),

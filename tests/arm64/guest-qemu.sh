@@ -154,7 +154,8 @@ boot() {
 	done
 	[ "$(grep -c '^topo ' "$log")" -eq "$n" ] && ok ||
 		bad "$name ($mode): the guest has $(grep -c '^topo ' "$log") CPUs, want $n"
-	echo "$name ($mode): $n vCPUs checked"
+	echo "$name ($mode): $n vCPUs checked; the guest said (cpu package cluster core thread_siblings cluster_cpus package_cpus):"
+	grep '^topo ' "$log" | sort -n -k2 | sed 's/^topo /    cpu/'
 }
 
 two=$src/configs/aarch64-2s2cl2c.ini

@@ -15,7 +15,7 @@
 # (CROSS_BUILD_DIR as made by cross/build.sh). Exit 77 when QEMU, the
 # cross build or the Debian archive are missing. Takes about a minute.
 set -uo pipefail
-cross=$1 src=$2
+cross=$(cd "$1" && pwd) src=$(cd "$2" && pwd)
 cache=${MODVM_CACHE:-$HOME/.cache/modvm}/arm64
 tmp=$(mktemp -d /tmp/modvm-arm64-nested-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -8,7 +8,7 @@ for set in "${@:-build test}"; do
 	for s in $set; do
 		case "$s" in
 		build) want+=(gcc meson ninja-build pkg-config libinih-dev libfdt-dev linux-libc-dev scdoc) ;;
-		test) want+=(libcmocka-dev valgrind device-tree-compiler acpica-tools) ;;
+		test) want+=(libcmocka-dev valgrind libc6-dbg device-tree-compiler acpica-tools) ;;
 		guest) want+=(qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static cpio xz-utils) ;;
 		*) echo "deps.sh: unknown set '$s' (build, test, guest)" >&2; exit 2 ;;
 		esac

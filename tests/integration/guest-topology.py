@@ -222,8 +222,9 @@ def write_ini(sections, overrides, path):
 
 class Case:
     def __init__(self, name, config, cmdline="", arch=None, kind="topology",
-                 kernel="guest", smp=None):
+                 kernel="guest", smp=None, valgrind=False):
         self.name = name
+        self.valgrind = valgrind  # modvm runs under valgrind's memcheck
         self.config = os.path.join(SRC, "configs", config)
         self.cmdline = cmdline
         self.arch = arch or {}
@@ -277,6 +278,9 @@ CASES = [
     # The README's demo machine, as scripts/demo.sh boots it.
     Case("demo-acpi", "x86_64-demo.ini"),
     Case("panic", "x86_64-demo.ini", kind="panic"),
+    # One whole boot with 4 vCPUs under valgrind's memcheck: no error, no
+    # leak (valgrind's status 99 fails it). Not with an ASan build.
+    Case("valgrind-4cpu", "x86_64-hotplug.ini", valgrind=True),
     Case("cloud-kernel-2s2c2t", "x86_64-2s2c2t.ini", kernel="cloud"),
 ]
 
@@ -498,6 +502,12 @@ def judge(case, run):
     up = rep.uptime()
     if up is not None:
         note += f", guest reached init at {up:.2f}s uptime"
+    if case.valgrind and run["status"] is not None:
+        # valgrind's own summary, so a run that silently lost valgrind fails
+        if not re.search(r"==\d+== ERROR SUMMARY: 0 errors", run["console"]):
+            vg = [l for l in run["console"].splitlines() if l.startswith("==")]
+            return ["no clean valgrind ERROR SUMMARY on the console"] + vg[-20:], note
+        note += ", valgrind memcheck: 0 errors, no leaks"
     if case.kind == "panic":
         errs = []
         if "Kernel panic" not in run["console"]:
@@ -717,7 +727,8 @@ class ModvmBackend:
         for case in cases:
             ini = os.path.join(workdir, case.name + ".ini")
             self.case_ini(case, kernels, None, ini)
-            st, out, secs = run_cmd([self.modvm, ini], self.timeout)
+            wrap = VALGRIND.split() if case.valgrind else []
+            st, out, secs = run_cmd(wrap + [self.modvm, ini], self.timeout)
             results[case.name] = dict(status=st, console=out, seconds=secs,
                                       exit_ok=(st == 0), message=last_modvm_line(out))
             log(f"# {case.name}: modvm exited {st} after {secs:.1f}s")
@@ -760,10 +771,15 @@ class ModvmBackend:
                 shutil.copy2(kernels[k], os.path.join(pay, kernels[k + "-rel"]))
         shutil.copy2(kernels["busybox"], os.path.join(pay, "busybox"))
         names = []
+        host_bins = []
         for case in cases:
             self.case_ini(case, kernels, "/payload",
                           os.path.join(pay, "cases", case.name + ".ini"))
             names.append(case.name)
+            if case.valgrind:
+                with open(os.path.join(pay, "cases", case.name + ".wrap"), "w") as f:
+                    f.write(VALGRIND + "\n")
+                host_bins = valgrind_files()
         with open(os.path.join(pay, "runner.sh"), "w") as f:
             f.write(RUNNER.format(cases=" ".join(names), timeout=int(self.timeout)))
         os.chmod(os.path.join(pay, "runner.sh"), 0o755)
@@ -773,7 +789,10 @@ class ModvmBackend:
         # Boot of the test host plus every case, within meson's 1800 s.
         total = min(self.timeout * len(cases) + 120, self.args.total_timeout)
         argv = [self.run_sh, "--smp", str(self.args.host_smp), "--mem",
-                self.args.host_mem, "--timeout", str(int(total)), pay, "--",
+                self.args.host_mem, "--timeout", str(int(total))]
+        for b in host_bins:
+            argv += ["--host-bin", b]
+        argv += [pay, "--",
                 "/payload/busybox", "sh", "/payload/runner.sh"]
         log("# test host: " + " ".join(shlex.quote(a) for a in argv))
         # No output for longer than a case may run: the test host froze.
@@ -817,6 +836,44 @@ class ModvmBackend:
         return results
 
 
+# memcheck, failing the run (status 99) on any error or definite or
+# indirect leak.
+VALGRIND = ("valgrind --tool=memcheck --error-exitcode=99 --leak-check=full "
+            "--show-leak-kinds=definite,indirect "
+            "--errors-for-leak-kinds=definite,indirect")
+
+
+def valgrind_files():
+    """valgrind's launcher and memcheck's files, for the test host."""
+    v = shutil.which("valgrind")
+    if not v:
+        return []
+    lib = "/usr/libexec/valgrind"
+    # Debian's /usr/bin/valgrind is a script that runs valgrind.bin.
+    launcher = [p for p in (v, v + ".bin") if os.path.exists(p)]
+    files = launcher + [os.path.join(lib, f) for f in
+                        ("memcheck-amd64-linux", "vgpreload_core-amd64-linux.so",
+                         "vgpreload_memcheck-amd64-linux.so", "default.supp")]
+    # memcheck must redirect ld.so's strlen, and Debian's ld.so has no
+    # symbol table: its detached debug file (libc6-dbg) has to come along.
+    for so in ("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6"):
+        p = subprocess.run(["readelf", "-n", so], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+        m = re.search(rb"Build ID: ([0-9a-f]{2})([0-9a-f]+)", p.stdout)
+        if m:
+            dbg = "/usr/lib/debug/.build-id/%s/%s.debug" % (m.group(1).decode(),
+                                                             m.group(2).decode())
+            if os.path.exists(dbg):
+                files.append(dbg)
+    return files
+
+
+def built_with_asan(path):
+    """ASan and valgrind do not mix: an ASan modvm skips the valgrind case."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def last_modvm_line(out):
     lines = [l.strip() for l in out.replace("\r", "").splitlines()
              if l.strip().startswith("modvm")]
@@ -839,7 +896,8 @@ for c in {cases}; do
 	echo "=== MODVM-CASE-BEGIN $c"
 	t0=$(up)
 	# Watchdog: SIGTERM after {timeout} s, SIGKILL 15 s later.
-	/payload/modvm /payload/cases/$c.ini </dev/null 2>&1 &
+	w=$($B cat /payload/cases/$c.wrap 2>/dev/null)
+	$w /payload/modvm /payload/cases/$c.ini </dev/null 2>&1 &
 	pid=$!
 	( $B sleep {timeout}; echo "runner: $c: timeout, SIGTERM"; $B kill -TERM $pid 2>/dev/null
 	  $B sleep 15; $B kill -KILL $pid 2>/dev/null ) &
@@ -939,6 +997,14 @@ def main():
                                         "(CONFIG_X86_MPPARSE off); run with "
                                         "--guest-kernel source"))
         cases = [c for c in cases if c.name not in dict(skipped)]
+    for c in cases:
+        if not c.valgrind:
+            continue
+        if not shutil.which("valgrind"):
+            skipped.append((c.name, "valgrind is not installed"))
+        elif backend.name == "modvm" and built_with_asan(backend.modvm):
+            skipped.append((c.name, "this modvm is an ASan build (valgrind cannot run it)"))
+    cases = [c for c in cases if c.name not in dict(skipped)]
     kernels = {"guest": os.path.join(gdir, "bzImage"), "guest-rel": "bzImage",
                "initrd": os.path.join(gdir, "initramfs.cpio"), "initrd-rel": "initramfs.cpio",
                "busybox": os.path.join(gdir, "busybox")}

@@ -550,8 +550,10 @@ def run_cmd(argv, timeout):
 
 def run_streaming(argv, timeout, idle=None):
     """run_cmd, printing the runner's case markers as they arrive. With
-    idle, the command is also killed after idle seconds without output;
-    returns (status or None when killed, output, seconds, stalled)."""
+    idle, the command is also killed when idle seconds pass without a
+    new case marker (a frozen test host can still print kernel stall
+    warnings, so any output is not progress); returns (status or None
+    when killed, output, seconds, stalled)."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL)
@@ -576,10 +578,10 @@ def run_streaming(argv, timeout, idle=None):
     w.start()
     try:
         for raw in p.stdout:
-            last[0] = time.monotonic()
             chunks.append(raw)
             line = raw.decode("utf-8", "replace").strip()
             if line.startswith("=== MODVM-"):
+                last[0] = time.monotonic()
                 log(f"# [{time.monotonic() - t0:6.1f}s] {line[4:]}")
         st = p.wait()
     finally:
@@ -746,7 +748,7 @@ class ModvmBackend:
             return results
         first = self.stalled_in
         again = [c for c in cases[[c.name for c in cases].index(first):]]
-        log(f"# the test host froze during {first} (no output for "
+        log(f"# the test host froze during {first} (no case marker for "
             f"{int(self.idle)}s); running {len(again)} case(s) again in a fresh boot")
         retry = self.run_testhost_once(again, kernels, os.path.join(workdir, "retry"))
         if retry == SKIP:
@@ -795,7 +797,8 @@ class ModvmBackend:
         argv += [pay, "--",
                 "/payload/busybox", "sh", "/payload/runner.sh"]
         log("# test host: " + " ".join(shlex.quote(a) for a in argv))
-        # No output for longer than a case may run: the test host froze.
+        # No case marker for longer than a case may run (its watchdog
+        # inside included) plus the boot: the test host froze.
         self.idle = self.timeout + 120
         st, out, secs, stalled = run_streaming(argv, total + 120, idle=self.idle)
         log(f"# test host exited {st} after {secs:.1f}s" + (" (frozen, killed)" if stalled else ""))

@@ -889,6 +889,10 @@ RUNNER = r"""#!/payload/busybox sh
 B=/payload/busybox
 export MODVM_PLUGIN_PATH=/payload/plugins
 cd /payload
+# The test host's kernel shares this console: its own messages (RCU stall
+# warnings when the machine is loaded, KVM's unhandled-MSR notes) would
+# land in the middle of the guests' report lines.
+$B dmesg -n 1
 up() {{ $B cut -d' ' -f1 /proc/uptime; }}
 timeouts=0
 for c in {cases}; do
@@ -1053,6 +1057,12 @@ def main():
                     log(f"    ... {len(errs) - 25} more")
                 if not run["console"].strip() and run.get("message"):
                     log("    " + run["message"].replace("\n", "\n    "))
+                if not args.keep and args.build_dir:
+                    # The console of a failed case outlives the run.
+                    d = os.path.join(args.build_dir, "meson-logs", "guest-consoles")
+                    os.makedirs(d, exist_ok=True)
+                    shutil.copy2(os.path.join(work, case.name + ".console"), d)
+                    log(f"    console: {os.path.join(d, case.name + '.console')}")
             else:
                 passed += 1
                 log(f"PASS {case.name} [{desc}] ({note})")

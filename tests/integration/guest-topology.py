@@ -52,9 +52,11 @@ import time
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
-# loglevel=4: each console byte is a VM exit (slow under the nested test
-# host); the report's dmesg lines come from the ring buffer regardless.
-CONSOLE = "console=ttyS0 panic=-1 loglevel=4"
+# loglevel=3: each console byte is a VM exit (slow under the nested test
+# host), and the kernel's errors (RCU stall warnings when the machine is
+# loaded) would split the report's lines; oopses and panics still show.
+# The report's dmesg lines come from the ring buffer regardless.
+CONSOLE = "console=ttyS0 panic=-1 loglevel=3"
 # Kernel log lines that fail a case: what Linux says when the topology,
 # the APIC IDs or the firmware tables disagree.
 BAD_LOG = re.compile(r"Firmware Bug|APIC id mismatch|not on the same node|"
@@ -491,6 +493,13 @@ def log_lines(console, rx):
 
 def check_log(case, console):
     return [f"kernel log: {l}" for l in log_lines(console, BAD_LOG)[:5]]
+
+
+def unfinished(case, run):
+    """The guest did not get to the end of what it had to do."""
+    if run["status"] is None:
+        return True
+    return case.kind == "topology" and "MODVM-GUEST-END" not in run["console"]
 
 
 def judge(case, run):
@@ -1034,6 +1043,37 @@ def main():
             log("SKIP: the test host cannot run here:")
             log(results[1][-1500:])
             return SKIP
+        # A guest that never finished its report (a guest triple fault, a
+        # timeout, a frozen test host) gets up to two more boots: the nested
+        # test host (TCG emulating SVM, many vCPUs on two) does this now and
+        # then under load. Each earlier failure stays in the output, marked
+        # FLAKY. A finished report that disagrees with the INI is never
+        # retried.
+        checks = dict(getattr(backend, "check_errs", {}))
+        firsts = {}
+        for attempt in (1, 2):
+            again = [c for c in cases if unfinished(c, results[c.name])]
+            if not again:
+                break
+            for c in again:
+                r = results[c.name]
+                firsts.setdefault(c.name, []).append(
+                    f"status {r['status']}: {r.get('message') or 'no report'}")
+                log(f"# {c.name}: no complete report ({firsts[c.name][-1]}); "
+                    f"boot {attempt + 1} of 3")
+            d = os.path.join(work, f"retry{attempt}")
+            os.makedirs(d, exist_ok=True)
+            retry = backend.run_all(again, kernels, d)
+            if isinstance(retry, tuple):
+                break
+            for c in again:
+                results[c.name] = retry[c.name]
+        if checks:
+            backend.check_errs = dict(checks, **backend.check_errs)
+        for name, fails in firsts.items():
+            r = results[name]
+            r["note"] = ((r["note"] + ", ") if r.get("note") else "") + \
+                f"FLAKY: boot {len(fails) + 1}; before: " + "; ".join(fails)
         passed = failed = 0
         for name, why in skipped:
             log(f"SKIP {name}: {why}")

@@ -36,6 +36,11 @@ Backends:
           skip (exit 77).
 
 Prints one PASS/FAIL line per case and a final "N passed, N failed".
+A guest that never finishes its report (a triple fault, a timeout, a
+frozen test host) is booted up to twice more and its earlier failures
+are printed as FLAKY; a finished report that disagrees with the INI
+fails at once. A failed case's console is kept in
+BUILD/meson-logs/guest-consoles/.
 Exit 0 when all passed, 1 on a failure, 77 when skipped.
 """
 import argparse

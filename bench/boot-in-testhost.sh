@@ -6,9 +6,9 @@
 # (tests/host/run.sh), which gets QEMU's binary, libraries and firmware.
 # Time = VMM exec -> the console line "@@ MODVM-GUEST-BEGIN" that the
 # guest's /init prints first; memory = the VMM's own RSS at that moment
-# (bench/boot-timer). The runs are interleaved (run 1 of each VMM, then
-# run 2, ...) so a change in the machine's load hits every VMM alike;
-# medians of RUNS.
+# (bench/boot-timer). One test-host session per vCPU count; in it the
+# runs are interleaved (run 1 of each VMM, then run 2, ...) so a change in
+# the machine's load hits every VMM alike; medians of RUNS.
 #
 # Usage: bench/boot-in-testhost.sh --build DIR [--runs N] [--guest DIR]
 #                                  [--cpus "1 4"] [--keep DIR]
@@ -22,10 +22,11 @@ src=$(cd "$here/.." && pwd)
 build='' runs=5 guest='' cpus='1 4' keep=''
 mem_mib=256
 # A 4-vCPU boot takes up to a minute or two in the test host on a busy
-# 2-core machine, a session (one vCPU count) up to about 10 minutes; a
-# test host that stopped making progress is ended after twice that (the
-# runs that finished still make the rows).
-boot_timeout=240 host_timeout=1200
+# 2-core machine; boot-timer gives up on one after boot_timeout. The test
+# host itself sometimes freezes (no output, its vCPUs busy): one that
+# printed nothing for stall_s is ended and a new one picks up at the
+# round it was in, up to sessions times per vCPU count.
+boot_timeout=240 stall_s=360 sessions=3
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift ;;
@@ -91,16 +92,15 @@ plugin = serial-8250
 [exit "exit-shutdown"]
 EOF
 done
-# Runs inside the test host (busybox sh): bench-boot.sh N, every round
-# for N vCPUs. A case whose first boot fails is not tried again: it would
-# only spend the timeout every round.
+# Runs inside the test host (busybox sh): bench-boot.sh N FROM, rounds
+# FROM.. for N vCPUs. A VMM that fails before it booted once is not tried
+# again: it would only spend the timeout every round.
 cat >"$payload/bench-boot.sh" <<EOF
 #!/bin/sh
 cd /payload
-n=\$1
+n=\$1 r=\$2
 q="./qemu-system-x86_64 -L /payload/qemu-share -enable-kvm -m ${mem_mib}M -nodefaults -no-user-config -display none -serial stdio -monitor none -kernel bzImage -initrd initramfs.cpio"
-failed=' '
-r=0
+failed=' ' booted=' '
 while [ \$r -lt $runs ]; do
 	for v in modvm microvm pc; do
 		case "\$failed" in *" \$v "*) continue ;; esac
@@ -109,27 +109,57 @@ while [ \$r -lt $runs ]; do
 		*) set -- \$q -M \$v -smp \$n -append "$cmdline" ;;
 		esac
 		echo "=== \$v \$n \$r"
-		./boot-timer $boot_timeout $mem_mib '@@ MODVM-GUEST-BEGIN' -- "\$@" 2>&1 ||
-			if [ \$r = 0 ]; then failed="\$failed\$v "; fi
+		if ./boot-timer $boot_timeout $mem_mib '@@ MODVM-GUEST-BEGIN' -- "\$@" 2>&1; then
+			booted="\$booted\$v "
+		else
+			case "\$booted" in *" \$v "*) ;; *) failed="\$failed\$v " ;; esac
+		fi
 	done
+	echo "=== round \$r done"
 	r=\$((r + 1))
 done
 EOF
 chmod +x "$payload/bench-boot.sh"
 [ -n "$keep" ] && { mkdir -p "$keep"; cp -r "$payload"/. "$keep/"; }
 
-# One test-host session per vCPU count: a session of all 30 boots froze
-# twice here near its end (no output, both of its vCPUs busy), and this
-# way a failed session costs only its own rows.
+# session N FROM: one test host running bench-boot.sh N FROM, its console
+# appended to $out; ended when it prints nothing for stall_s. Prints the
+# first round it did not finish.
+session() {
+	local n=$1 from=$2 log=$payload/session size=-1 still=0 pid last
+	# setsid: the test host and its QEMU in a process group of their own,
+	# to end them together.
+	setsid "$src/tests/host/run.sh" --smp 2 --mem 2G --timeout $((runs * 3 * boot_timeout)) \
+		--env MODVM_PLUGIN_PATH=/payload/plugins \
+		"$payload" -- ./bench-boot.sh "$n" "$from" >"$log" 2>>"$payload/host-stderr" &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		sleep 10
+		if [ "$(stat -c %s "$log")" != "$size" ]; then
+			size=$(stat -c %s "$log") still=0
+		elif [ $((still += 10)) -ge $stall_s ]; then
+			log "warning: the test host for $n vCPU(s) printed nothing for $stall_s s; ending it"
+			kill -- -$pid
+			break
+		fi
+	done
+	wait $pid
+	cat "$log" >>"$out"
+	last=$(sed -n 's/^=== round \([0-9]*\) done$/\1/p' "$log" | tail -1)
+	echo $((${last:-$((from - 1))} + 1))
+}
+
+# Downloads (the test host's kernel, once) before the watchdog starts.
+"$src/tests/host/fetch.sh" >/dev/null || skip "tests/host/fetch.sh failed"
 out=$payload/console
 : >"$out"
 for n in $cpus; do
-	log "test host (QEMU TCG + kvm-amd), $n vCPU(s): $runs rounds of 3 boots, minutes"
-	"$src/tests/host/run.sh" --smp 2 --mem 2G --timeout $host_timeout \
-		--env MODVM_PLUGIN_PATH=/payload/plugins \
-		"$payload" -- ./bench-boot.sh "$n" >>"$out" 2>>"$payload/host-stderr"
-	rc=$?
-	[ $rc = 0 ] || log "warning: the test host for $n vCPU(s) ended with status $rc; its rows use the runs that finished"
+	from=0
+	for ((s = 1; s <= sessions && from < runs; s++)); do
+		log "test host (QEMU TCG + kvm-amd), $n vCPU(s): rounds $((from + 1))-$runs of 3 boots, minutes"
+		from=$(session "$n" "$from")
+	done
+	[ "$from" -ge "$runs" ] || log "warning: $n vCPU(s): rounds $((from + 1))-$runs not run; the rows use the runs that finished"
 done
 cat "$out" "$payload/host-stderr" >&2
 [ -n "$keep" ] && cp "$out" "$payload/host-stderr" "$keep/"
@@ -169,15 +199,20 @@ function ratio(key_a, key_b) {
 	if (!cnt[key_a] || !cnt[key_b]) return "–"
 	return sprintf("%.3f", median(key_a) / median(key_b))
 }
-/^=== (modvm|microvm|pc) / { v = $2; n = $3; next }
-/^=== / { v = ""; next }
-v != "" && /^RESULT ok=1/ {
-	add(v SUBSEP n SUBSEP "ms", kv("marker_ms"))
-	add(v SUBSEP n SUBSEP "up", kv("uptime_s"))
-	add(v SUBSEP n SUBSEP "kib", kv("vmm_kib"))
-	add(v SUBSEP n SUBSEP "priv", kv("vmm_private_kib"))
-}
+/^=== (modvm|microvm|pc) / { key = $2 SUBSEP $3 SUBSEP $4; next }
+/^=== / { key = ""; next }
+# A round a frozen test host left unfinished runs again: the last wins.
+key != "" && /^RESULT / { result[key] = $0; key = "" }
 END {
+	for (key in result) {
+		split(key, f, SUBSEP)
+		$0 = result[key]
+		if (kv("ok") != 1) continue
+		add(f[1] SUBSEP f[2] SUBSEP "ms", kv("marker_ms"))
+		add(f[1] SUBSEP f[2] SUBSEP "up", kv("uptime_s"))
+		add(f[1] SUBSEP f[2] SUBSEP "kib", kv("vmm_kib"))
+		add(f[1] SUBSEP f[2] SUBSEP "priv", kv("vmm_private_kib"))
+	}
 	k = split(cpus, ns, " ")
 	for (i = 1; i <= k; i++) {
 		n = ns[i]

@@ -764,28 +764,8 @@ class ModvmBackend:
         """All cases in one test-host boot. The nested test host (QEMU TCG
         running kvm-amd) now and then freezes whole, its own timers
         included, so a case's watchdog inside cannot fire: a boot that
-        prints nothing for longer than a case may take is killed, and
-        the case it froze in and those after it run once more in a fresh
-        boot. A case that freezes it twice fails."""
-        results = self.run_testhost_once(cases, kernels, workdir)
-        if results == SKIP or not self.stalled_in:
-            return results
-        first = self.stalled_in
-        again = [c for c in cases[[c.name for c in cases].index(first):]]
-        log(f"# the test host froze during {first} (no case marker for "
-            f"{int(self.idle)}s); running {len(again)} case(s) again in a fresh boot")
-        retry = self.run_testhost_once(again, kernels, os.path.join(workdir, "retry"))
-        if retry == SKIP:
-            return results
-        for c in again:
-            r = retry[c.name]
-            if c.name == first and r["status"] is not None:
-                r["note"] = "second try: the test host froze during the first"
-            results[c.name] = r
-        return results
-
-    def run_testhost_once(self, cases, kernels, workdir):
-        self.stalled_in = None
+        shows no case marker for longer than a case may take is killed.
+        main() boots the cases left unfinished once more."""
         pay = os.path.join(workdir, "payload")
         os.makedirs(os.path.join(pay, "plugins"))
         os.makedirs(os.path.join(pay, "cases"))
@@ -823,8 +803,8 @@ class ModvmBackend:
         log("# test host: " + " ".join(shlex.quote(a) for a in argv))
         # No case marker for longer than a case may run (its watchdog
         # inside included) plus the boot: the test host froze.
-        self.idle = self.timeout + 120
-        st, out, secs, stalled = run_streaming(argv, total + 120, idle=self.idle)
+        idle = int(self.timeout) + 120
+        st, out, secs, stalled = run_streaming(argv, total + 120, idle=idle)
         log(f"# test host exited {st} after {secs:.1f}s" + (" (frozen, killed)" if stalled else ""))
         with open(os.path.join(workdir, "testhost-console.log"), "w") as f:
             f.write(out)
@@ -838,11 +818,11 @@ class ModvmBackend:
         for m in re.finditer(r"=== MODVM-CASE-BEGIN (\S+)\r?\n", out):
             last = m
         if last and f"=== MODVM-CASE-END {last.group(1)} " not in out[last.end():]:
-            if stalled:
-                self.stalled_in = last.group(1)
+            why = (f"froze (no case marker for {idle}s)" if stalled
+                   else f"stopped (status {st})")
             results[last.group(1)] = dict(
                 status=None, console=out[last.end():], seconds=0.0, exit_ok=False,
-                message=f"the test host stopped (status {st}) during this case")
+                message=f"the test host {why} during this case")
         for m in re.finditer(r"=== MODVM-CASE-BEGIN (\S+)\r?\n(.*?)"
                              r"=== MODVM-CASE-END \1 status=(\d+) seconds=([0-9.]+)",
                              out, re.S):

@@ -254,12 +254,7 @@ cat "$base" "$tmp/run.cpio" >"$tmp/initrd.cpio"
 # --- boot --------------------------------------------------------------------------
 accel=tcg
 [ "$smp" -gt 1 ] && accel=tcg,thread=multi
-# mitigations=off: with the Zen family shown (see --cpu) the test host
-# now and then died of a kernel stack overflow in error_entry while
-# running a nested guest (seen as frozen runs and triple-faulting nested
-# guests); the retbleed/SRSO entry mitigations Linux enables for that
-# family under TCG are the suspect. The test host protects nothing.
-cmdline="console=ttyS0 panic=-1 rdinit=/init mitigations=off"
+cmdline="console=ttyS0 panic=-1 rdinit=/init"
 [ $verbose = 1 ] || cmdline+=" quiet"
 [ -z "$append_extra" ] || cmdline+=" $append_extra"
 # shellcheck disable=SC2054 # commas are QEMU's

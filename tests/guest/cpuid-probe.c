@@ -1,8 +1,9 @@
 /*
  * cpuid-probe: the test guest's view of the CPU topology through CPUID.
  *
- *   cpuid-probe            for each online CPU (pinned with
- *                          sched_setaffinity in turn), print the topology
+ *   cpuid-probe            for each online CPU (whatever the caller's
+ *                          affinity; pinned with sched_setaffinity in
+ *                          turn), print the topology
  *                          leaves, one line per leaf/subleaf:
  *     cpu N: vendor GenuineIntel|AuthenticAMD|... max 0x.. ext 0x8000....
  *     cpu N: leaf 0x1 eax=... ebx=... ecx=... edx=...
@@ -122,8 +123,14 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* /init pins itself (and so this process) to CPU 0: widen the mask
+	 * to every CPU first; the kernel keeps the online ones. */
 	cpu_set_t online;
-	if (sched_getaffinity(0, sizeof(online), &online) != 0) {
+	CPU_ZERO(&online);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &online);
+	if (sched_setaffinity(0, sizeof(online), &online) != 0 ||
+	    sched_getaffinity(0, sizeof(online), &online) != 0) {
 		perror("cpuid-probe: sched_getaffinity");
 		return 1;
 	}

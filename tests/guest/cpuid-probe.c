@@ -15,6 +15,10 @@
  *                          --port P) with ioperm + outb; the VM stops
  *                          with status V, after tcdrain() on fds 0-2 (the
  *                          console). Returns 1 if it is still alive.
+ *   cpuid-probe --drain    only the tcdrain() on fds 0-2: what was written
+ *                          to the console has left the guest's tty buffer
+ *                          (before a deliberate panic, whose kernel
+ *                          messages would otherwise interleave with it).
  *
  * Built with gcc -static -O2 by tests/guest/build.sh.
  */
@@ -91,18 +95,24 @@ static void probe(int cpu)
 	printf("cpu %d: x2apic-id %ld apic8 %u\n", cpu, x2apic, l1.b >> 24);
 }
 
+/* What was written to the console tty so far: wait until the serial
+ * driver has sent every byte of it. */
+static void drain(void)
+{
+	fflush(NULL);
+	for (int fd = 0; fd <= 2; fd++)
+		tcdrain(fd);
+}
+
 static int do_exit(unsigned port, unsigned value)
 {
 	if (ioperm(port, 1, 1) != 0) {
 		fprintf(stderr, "cpuid-probe: ioperm(0x%x): %s\n", port, strerror(errno));
 		return 1;
 	}
-	fflush(NULL);
-	/* The report was written to the console tty just before: wait until
-	 * the serial driver has sent every byte, or the VM stops with the
-	 * tail of the report still in the guest's tty buffer. */
-	for (int fd = 0; fd <= 2; fd++)
-		tcdrain(fd);
+	/* Or the VM stops with the tail of the report still in the guest's
+	 * tty buffer. */
+	drain();
 	outb((unsigned char)value, port);
 	/* Still here: no debug-exit device on this machine. */
 	fprintf(stderr, "cpuid-probe: wrote %u to port 0x%x, VM still running\n", value, port);
@@ -115,10 +125,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
 			port = (unsigned)strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--drain")) {
+			drain();
+			return 0;
 		} else if (!strcmp(argv[i], "--exit") && i + 1 < argc) {
 			return do_exit(port, (unsigned)strtoul(argv[++i], NULL, 0));
 		} else {
-			fprintf(stderr, "usage: cpuid-probe [--port P] [--exit V]\n");
+			fprintf(stderr, "usage: cpuid-probe [--port P] [--exit V | --drain]\n");
 			return 2;
 		}
 	}

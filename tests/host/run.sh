@@ -9,7 +9,12 @@
 # with /payload as the working directory.
 #
 # Usage: run.sh [options] PAYLOAD_DIR -- COMMAND [ARGS...]
-#   --smp N           vCPUs of the test host (default 1; >1 uses multi-threaded TCG)
+#   --smp N           vCPUs of the test host (default 1; >1 uses multi-threaded
+#                     TCG, pinned: see --host-cpu)
+#   --host-cpu N|none QEMU runs on host CPU N only (default: the first CPU
+#                     this script may use). Nested KVM is not stable when
+#                     TCG runs two vCPUs at the same instant (test-host
+#                     panics, guest triple faults; README); "none" allows it
 #   --mem SIZE        RAM of the test host, QEMU -m syntax (default 1G)
 #   --timeout S       seconds for boot + command (default 600)
 #   --env NAME=VALUE  set NAME for COMMAND (repeatable); --env NAME passes the
@@ -42,6 +47,7 @@ die() { echo "$prog: error: $*" >&2; exit 125; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
 smp=1 mem=1G timeout=600 cpu=max,family=25,model=1 machine=q35 append_extra='' verbose=0 stats=0 kvm_amd_opts=''
+host_cpu=auto
 interactive=0
 envs=() host_bins=()
 while [ $# -gt 0 ]; do
@@ -50,7 +56,7 @@ while [ $# -gt 0 ]; do
 	--*=*) val=${opt#*=} opt=${opt%%=*} ;;
 	esac
 	case $opt in
-	--smp|--mem|--timeout|--env|--host-bin|--kvm-amd|--cpu|--machine|--append)
+	--smp|--mem|--timeout|--env|--host-bin|--kvm-amd|--cpu|--machine|--append|--host-cpu)
 		if [ -z "$val" ] && [[ $1 != *=* ]]; then
 			[ $# -ge 2 ] || die "$opt needs a value"
 			val=$2; shift
@@ -66,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--cpu) cpu=$val ;;
 	--machine) machine=$val ;;
 	--append) append_extra=$val ;;
+	--host-cpu) host_cpu=$val ;;
 	--verbose) verbose=1 ;;
 	--stats) stats=1 ;;
 	--interactive) interactive=1 ;;
@@ -83,6 +90,7 @@ shift 2
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds"
 [[ $mem =~ ^[1-9][0-9]*[MGmg]?$ ]] || die "--mem wants e.g. 512M or 2G"
 [[ $kvm_amd_opts =~ ^[A-Za-z0-9_=,.\ -]*$ ]] || die "bad --kvm-amd options"
+[[ $host_cpu =~ ^([0-9]+|none|auto)$ ]] || die "--host-cpu wants a CPU number or none"
 [ -d "$payload" ] || die "payload directory '$payload' does not exist"
 payload=$(cd "$payload" && pwd -P)
 
@@ -254,11 +262,23 @@ cat "$base" "$tmp/run.cpio" >"$tmp/initrd.cpio"
 # --- boot --------------------------------------------------------------------------
 accel=tcg
 [ "$smp" -gt 1 ] && accel=tcg,thread=multi
+# One host CPU for all of QEMU: when TCG ran two vCPUs of the test host at
+# the same instant, nested KVM crashed the test host or triple-faulted its
+# guests in most boots; thread=single instead hangs with all vCPUs idle
+# (tests/host/README.md).
+pin=()
+if [ "$host_cpu" = auto ]; then
+	host_cpu=$(taskset -cp $$ 2>/dev/null | sed 's/.*: *//; s/[-,].*//')
+	[[ $host_cpu =~ ^[0-9]+$ ]] || host_cpu=none
+fi
+if [ "$host_cpu" != none ] && command -v taskset >/dev/null 2>&1; then
+	pin=(taskset -c "$host_cpu")
+fi
 cmdline="console=ttyS0 panic=-1 rdinit=/init"
 [ $verbose = 1 ] || cmdline+=" quiet"
 [ -z "$append_extra" ] || cmdline+=" $append_extra"
 # shellcheck disable=SC2054 # commas are QEMU's
-qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot
+qemu=("${pin[@]}" qemu-system-x86_64 -nodefaults -no-user-config -no-reboot
 	-accel "$accel" -M "$machine" -cpu "$cpu" -smp "$smp" -m "$mem"
 	-display none -chardev stdio,id=con,signal=off -serial chardev:con
 	-kernel "$MODVM_TESTHOST_VMLINUZ" -initrd "$tmp/initrd.cpio" -append "$cmdline"

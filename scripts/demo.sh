@@ -92,9 +92,7 @@ if [ $where = direct ]; then
 	rc=${PIPESTATUS[0]}
 	set -e
 else
-	# TCG does not intercept a nested XSETBV: see the XSAVE gotcha in
-	# tests/host/README.md.
-	cmdline+=" noxsave"
+	cmdline+=" $("$top/tests/host/run.sh" --guest-cmdline)"
 	pay=$work/payload
 	mkdir -p "$pay/plugins"
 	cp "$build/modvm" "$pay/"

@@ -9,6 +9,9 @@
 # with /payload as the working directory.
 #
 # Usage: run.sh [options] PAYLOAD_DIR -- COMMAND [ARGS...]
+#        run.sh --guest-cmdline   print what a Linux guest of a VMM inside
+#                                 the test host adds to its kernel command
+#                                 line (noxsave: README, Gotchas), and exit
 #   --smp N           vCPUs of the test host (default 1; >1 uses multi-threaded
 #                     TCG, pinned: see --host-cpu)
 #   --host-cpu N|none QEMU runs on host CPU N only (default: the first CPU
@@ -45,6 +48,15 @@ prog=run.sh
 
 die() { echo "$prog: error: $*" >&2; exit 125; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+# TCG runs a nested guest's XSETBV without the SVM intercept, so the test
+# host's KVM restores a stale XCR0 (x87 only) on every VM entry and XSAVE
+# loses SSE state across the nested guest's context switches; FXSAVE
+# does not depend on XCR0. Every caller that boots Linux in here uses it.
+if [ "${1-}" = --guest-cmdline ]; then
+	echo noxsave
+	exit 0
+fi
 
 smp=1 mem=1G timeout=600 cpu=max,family=25,model=1 machine=q35 append_extra='' verbose=0 stats=0 kvm_amd_opts=''
 host_cpu=auto

@@ -64,14 +64,6 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 # nowatchdog: 16 vCPUs on the test host's 2 are starved by design, not
 # locked up.
 CONSOLE = "console=ttyS0 panic=-1 loglevel=3 nowatchdog"
-# Only in the nested test host: QEMU's TCG runs a nested guest's XSETBV
-# without the SVM intercept, so the test host's KVM never learns the
-# guest's XCR0 and puts back its own stale value (x87 only) on every VM
-# entry; XSAVE then stops saving SSE state across the guest's context
-# switches ("XSAVE consistency problem" at boot). noxsave makes the guest
-# use FXSAVE, which does not depend on XCR0. Not a modvm matter: QEMU as
-# the VMM there gets the same. See tests/host/README.md.
-TESTHOST_CMDLINE = "noxsave"
 # Kernel log lines that fail a case: what Linux says when the topology,
 # the APIC IDs or the firmware tables disagree.
 BAD_LOG = re.compile(r"Firmware Bug|APIC id mismatch|not on the same node|"
@@ -988,7 +980,10 @@ def main():
         log(f"SKIP: {why}")
         return SKIP
     if isinstance(backend, ModvmBackend) and not backend.direct:
-        Case.extra = (TESTHOST_CMDLINE + " " + Case.extra).strip()
+        # What guests in the nested test host need (run.sh says why).
+        extra = subprocess.run([backend.run_sh, "--guest-cmdline"], check=True,
+                               stdout=subprocess.PIPE, text=True).stdout.strip()
+        Case.extra = (extra + " " + Case.extra).strip()
 
     # The guest (kernel + initramfs), built or taken from the cache.
     t0 = time.monotonic()

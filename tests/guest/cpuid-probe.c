@@ -110,8 +110,8 @@ static int do_exit(unsigned port, unsigned value)
 		fprintf(stderr, "cpuid-probe: ioperm(0x%x): %s\n", port, strerror(errno));
 		return 1;
 	}
-	/* Or the VM stops with the tail of the report still in the guest's
-	 * tty buffer. */
+	/* The report was written just before: without this the VM stops
+	 * with its tail still in the guest's tty buffer. */
 	drain();
 	outb((unsigned char)value, port);
 	/* Still here: no debug-exit device on this machine. */
@@ -142,8 +142,11 @@ int main(int argc, char **argv)
 	CPU_ZERO(&online);
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
 		CPU_SET(cpu, &online);
-	if (sched_setaffinity(0, sizeof(online), &online) != 0 ||
-	    sched_getaffinity(0, sizeof(online), &online) != 0) {
+	if (sched_setaffinity(0, sizeof(online), &online) != 0) {
+		perror("cpuid-probe: sched_setaffinity(every CPU)");
+		return 1;
+	}
+	if (sched_getaffinity(0, sizeof(online), &online) != 0) {
 		perror("cpuid-probe: sched_getaffinity");
 		return 1;
 	}

@@ -22,7 +22,7 @@ rules (arch/x86/kernel/cpu/topology.c, amd.c, smpboot.c):
     core_siblings_list, die_cpus_list: the CPUs sharing the core,
     the socket, the die;
   * no "[Firmware Bug]", "APIC id mismatch", "not on the same node",
-    "BIOS bug" or WARNING in the kernel log;
+    "BIOS bug", "ACPI Error" or WARNING in the kernel log;
   * the VM exits 0 after the guest writes 0 to the debug-exit port,
     and non-zero after a guest kernel panic.
 
@@ -68,6 +68,7 @@ CONSOLE = "console=ttyS0 panic=-1 loglevel=3 nowatchdog"
 # the APIC IDs or the firmware tables disagree.
 BAD_LOG = re.compile(r"Firmware Bug|APIC id mismatch|not on the same node|"
                      r"BIOS bug|x2apic lock mismatch|"
+                     r"ACPI (BIOS )?Error|ACPI: Unable to load|"
                      r"WARNING: .*(topology|smpboot|apic|x2apic|mpparse|acpi/boot)")
 # Other kernel warnings are reported with the case but do not fail it.
 NOTE_LOG = re.compile(r"WARNING: CPU")

@@ -595,7 +595,16 @@ def run_streaming(argv, timeout, idle=None):
                 why.append("stalled")
             else:
                 continue
-            p.kill()
+            # SIGTERM, not SIGKILL: run.sh's trap then ends QEMU (in a
+            # process group of its own under `timeout`), which otherwise
+            # runs on, holding the console pipe open, until its own
+            # --timeout (seen: a frozen test host killed after 1321 s
+            # instead of 420).
+            p.terminate()
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
             return
 
     w = threading.Thread(target=watchdog, daemon=True)
